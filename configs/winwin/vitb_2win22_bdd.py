@@ -1,0 +1,9 @@
+# Win-Win on BDD100K (paper §4.1 / F.1): RoPE ViT-B/16 from CroCo v2, ConvNeXt
+# head, 2 random windows of 22x22 tokens per 1280x720 image, full-resolution
+# whole-image test. 8 GPUs x 2 images, 87.5k iterations (200 epochs).
+_base_ = [
+    '../_base_/models/winwin_vit-b16_convnext.py',
+    '../_base_/datasets/bdd100k_winwin.py',
+    'mmseg::_base_/default_runtime.py',
+    '../_base_/schedules/adamw_ld075_cosine_87k.py',
+]

@@ -1,0 +1,3 @@
+from . import transforms  # noqa: F401
+from .synthetic_seg import (  # noqa: F401
+    SyntheticSceneDataset, generate_bdd100k_layout, generate_synthetic_scenes)

@@ -1,0 +1,193 @@
+"""A generated segmentation dataset for the demo and the tests.
+
+The scenes (``synthetic_scenes.render_scene``) are written once as JPEG images
+and PNG label maps, atomically (a temporary folder next to the target is
+renamed into place, so an interrupted run never leaves half a dataset), and
+then reused. Everything is deterministic by seed; image ``i`` of a split does
+not depend on how many images are generated.
+"""
+import os
+import os.path as osp
+import shutil
+import tempfile
+import time
+import zlib
+from typing import Optional, Tuple
+
+import cv2
+import mmcv
+import numpy as np
+from mmengine.logging import print_log
+
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+from .synthetic_scenes import BDD100K_IDS, CLASSES, PALETTE, render_scene
+
+
+def _write_scenes(img_dir: str, ann_dir: str, split: str, num_images: int,
+                  size: Tuple[int, int], seed: int,
+                  label_ids: Optional[Tuple[int, ...]] = None) -> bool:
+    """Write ``num_images`` scenes unless ``img_dir`` exists already.
+
+    Both folders are filled inside one temporary folder, next to the
+    targets, then renamed: labels first, images last, so an existing
+    ``img_dir`` always means a complete split.
+
+    Args:
+        img_dir: Target folder of the ``.jpg`` images.
+        ann_dir: Target folder of the ``.png`` label maps.
+        split: Split name; part of the seed, so splits differ.
+        num_images: Number of image / label pairs.
+        size: ``(width, height)`` in pixels.
+        seed: Base seed.
+        label_ids: Label value written for each class of ``CLASSES``
+            (e.g. the BDD100K ids); None writes the class indices.
+
+    Returns:
+        True when files were generated, False when they existed.
+    """
+    if osp.isdir(img_dir):
+        return False
+    width, height = size
+    lut = np.full(256, 255, np.uint8)
+    lut[:len(CLASSES)] = label_ids or range(len(CLASSES))
+    # Common parent of both targets, so that the renames stay on one disk.
+    base = osp.commonpath([osp.abspath(img_dir), osp.abspath(ann_dir)])
+    os.makedirs(base, exist_ok=True)
+    print_log(f'generating {num_images} synthetic images into {img_dir} '
+              f'(labels into {ann_dir})', logger='current')
+    start = time.time()
+    tmp = tempfile.mkdtemp(prefix=f'.tmp-synthetic-{split}-', dir=base)
+    try:
+        for i in range(num_images):
+            # One generator per image: image i is the same for any count.
+            rng = np.random.default_rng(
+                [seed, zlib.crc32(split.encode()), i])
+            img, lab = render_scene(rng, width, height)
+            name = f'{split}_{i:06d}'
+            mmcv.imwrite(img, osp.join(tmp, 'img', name + '.jpg'),
+                         params=[cv2.IMWRITE_JPEG_QUALITY, 92])
+            mmcv.imwrite(lut[lab], osp.join(tmp, 'ann', name + '.png'))
+        for src, dst in (('ann', ann_dir), ('img', img_dir)):
+            os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+            _rename_dir(osp.join(tmp, src), dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print_log(f'generated {num_images} images in {time.time() - start:.1f} s',
+              logger='current')
+    return True
+
+
+def _rename_dir(src: str, dst: str) -> None:
+    try:
+        os.rename(src, dst)
+    except OSError:
+        # Another process (e.g. another rank) wrote the same deterministic
+        # split first; its copy is as good as ours.
+        for _ in range(100):
+            if osp.isdir(dst) and os.listdir(dst):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f'could not move generated files to {dst}, which '
+                           'exists; delete it to regenerate the split')
+
+
+def generate_synthetic_scenes(root: str,
+                              split: str = 'train',
+                              num_images: int = 200,
+                              size: Tuple[int, int] = (640, 352),
+                              seed: int = 0) -> Tuple[str, str]:
+    """Write scenes as ``{root}/images/{split}/*.jpg`` and
+    ``{root}/labels/{split}/*.png`` (class indices of ``CLASSES``), unless
+    the image folder exists already.
+
+    Args:
+        root: Dataset root.
+        split: Split name (``'train'``, ``'val'``...).
+        num_images: Number of image / label pairs.
+        size: ``(width, height)`` in pixels.
+        seed: Base seed.
+
+    Returns:
+        The image and label folders.
+    """
+    img_dir = osp.join(root, 'images', split)
+    ann_dir = osp.join(root, 'labels', split)
+    _write_scenes(img_dir, ann_dir, split, num_images, size, seed)
+    return img_dir, ann_dir
+
+
+def generate_bdd100k_layout(root: str,
+                            split: str = 'train',
+                            num_images: int = 4,
+                            size: Tuple[int, int] = (1280, 720),
+                            seed: int = 0) -> Tuple[str, str]:
+    """Write the same scenes in the real BDD100K layout, for mmseg's own
+    ``BDD100KDataset``: ``{root}/images/10k/{split}/*.jpg`` and
+    ``{root}/labels/sem_seg/masks/{split}/*.png`` with the 19 Cityscapes
+    train ids (road 0, sidewalk 1, building 2, pole 5, traffic sign 7,
+    vegetation 8, sky 10, person 11, car 13; 255 ignore).
+
+    Args:
+        root: Dataset root (what ``data_root`` of the BDD100K config is).
+        split: ``'train'`` or ``'val'``.
+        num_images: Number of image / label pairs.
+        size: ``(width, height)`` in pixels; BDD100K is 1280x720.
+        seed: Base seed.
+
+    Returns:
+        The image and label folders.
+    """
+    img_dir = osp.join(root, 'images', '10k', split)
+    ann_dir = osp.join(root, 'labels', 'sem_seg', 'masks', split)
+    _write_scenes(img_dir, ann_dir, split, num_images, size, seed,
+                  label_ids=BDD100K_IDS)
+    return img_dir, ann_dir
+
+
+@DATASETS.register_module()
+class SyntheticSceneDataset(BaseSegDataset):
+    """Generated street scenes, written on first use.
+
+    The files are generated (see :func:`generate_synthetic_scenes`) when the
+    image folder is missing, then loaded like any mmseg dataset, so the usual
+    ``pipeline``, ``test_mode``, ``indices``... apply.
+
+    Args:
+        data_root: Where the dataset lives (created if missing).
+        split: Split name; selects ``images/{split}`` and ``labels/{split}``
+            and enters the seed.
+        num_images: Number of images generated for this split.
+        img_size: ``(width, height)`` of the generated images.
+        seed: Base seed of the generation.
+        data_prefix: Override of the image / label folders, relative to
+            ``data_root``; generation writes there.
+        **kwargs: Other ``BaseSegDataset`` arguments.
+    """
+    METAINFO = dict(classes=CLASSES, palette=PALETTE)
+
+    def __init__(self,
+                 data_root: str = 'data/synthetic_scenes',
+                 split: str = 'train',
+                 num_images: int = 200,
+                 img_size: Tuple[int, int] = (640, 352),
+                 seed: int = 0,
+                 data_prefix: Optional[dict] = None,
+                 **kwargs) -> None:
+        if data_prefix is None:
+            data_prefix = dict(img_path=osp.join('images', split),
+                               seg_map_path=osp.join('labels', split))
+        img_dir = osp.join(data_root, data_prefix['img_path'])
+        if not _write_scenes(img_dir,
+                             osp.join(data_root, data_prefix['seg_map_path']),
+                             split, num_images, tuple(img_size), seed):
+            found = len([f for f in os.listdir(img_dir) if f.endswith('.jpg')])
+            if found != num_images:
+                print_log(f'{img_dir} holds {found} images, not {num_images}; '
+                          'using them as they are (delete the folder to '
+                          'regenerate)', logger='current', level=30)
+        kwargs.setdefault('img_suffix', '.jpg')
+        kwargs.setdefault('seg_map_suffix', '.png')
+        kwargs.setdefault('reduce_zero_label', False)
+        super().__init__(data_root=data_root, data_prefix=data_prefix,
+                         **kwargs)

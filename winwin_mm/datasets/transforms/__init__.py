@@ -1,0 +1,1 @@
+from .random_windows import RandomWindows  # noqa: F401

@@ -1,0 +1,262 @@
+"""Plain ViT with 2-D RoPE that runs on a few windows or on the whole image."""
+import os.path as osp
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import trunc_normal_
+from mmseg.registry import MODELS
+from torch import Tensor
+
+from ...structures import as_window_list, check_windows
+from ..layers import RoPEBlock, rope_2d_tables
+from ..layers.window_tokens import (grid_positions, tokens_to_window_maps,
+                                    window_token_index)
+
+ARCH_SETTINGS = {
+    's': dict(embed_dims=384, num_layers=12, num_heads=6),
+    'b': dict(embed_dims=768, num_layers=12, num_heads=12),
+    'l': dict(embed_dims=1024, num_layers=24, num_heads=16),
+}
+
+CONVERT_HINT = (
+    'Download a CroCo v2 checkpoint (e.g. CroCo_V2_ViTBase_BaseDecoder.pth '
+    'from the CroCo repository, naver/croco) and convert it with\n'
+    '  python tools/convert_croco.py CroCo_V2_ViTBase_BaseDecoder.pth '
+    'checkpoints/crocov2_vitb16_rope.pth\n'
+    'or train from scratch with '
+    '--cfg-options model.backbone.init_cfg=None')
+
+
+@MODELS.register_module()
+class RoPEVisionTransformer(BaseModule):
+    """ViT with 2-D RoPE (CroCo layout), no class token, no absolute position
+    embedding, trainable on windows (Win-Win) and run on any image size.
+
+    ``forward(inputs, windows)`` embeds only the windows' tokens, each with
+    its true (row, col) position in the full image, runs all windows of an
+    image as one sequence (so attention sees real long-range offsets) and
+    returns per-window maps folded into the batch. ``windows=None`` is one
+    window covering the whole image (padded to the patch size).
+
+    Args:
+        arch: preset ``'s'`` (384/12/6), ``'b'`` (768/12/12) or ``'l'``
+            (1024/24/16). ``embed_dims``/``num_layers``/``num_heads`` given
+            explicitly override the preset.
+        embed_dims: token channels.
+        num_layers: number of blocks.
+        num_heads: attention heads per block.
+        mlp_ratio: MLP hidden size / embed_dims.
+        patch_size: pixels per token side.
+        in_channels: image channels.
+        out_indices: blocks whose outputs are returned (negative = from end).
+        qkv_bias: bias in the qkv projections.
+        drop_rate: dropout after projections.
+        attn_drop_rate: dropout on attention weights.
+        drop_path_rate: stochastic depth, linearly increasing over blocks.
+        norm_cfg: norm layers (CroCo: LN with eps 1e-6).
+        act_cfg: MLP activation.
+        final_norm: normalise the last block's output (as mmseg's ViT: only
+            the output of the last layer goes through the final norm).
+        with_cp: activation checkpointing per block.
+        rope_base: RoPE frequency base (CroCo: 100).
+        fused_attn: SDPA attention (False: explicit softmax, for checks).
+        init_cfg: e.g. ``dict(type='Pretrained', checkpoint=PATH)`` with a
+            file written by ``tools/convert_croco.py``.
+    """
+
+    def __init__(self,
+                 arch: Optional[str] = 'b',
+                 embed_dims: Optional[int] = None,
+                 num_layers: Optional[int] = None,
+                 num_heads: Optional[int] = None,
+                 mlp_ratio: float = 4.,
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 out_indices: Union[int, Sequence[int]] = -1,
+                 qkv_bias: bool = True,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 act_cfg: dict = dict(type='GELU'),
+                 final_norm: bool = True,
+                 with_cp: bool = False,
+                 rope_base: float = 100.,
+                 fused_attn: bool = True,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        preset = dict(ARCH_SETTINGS['b'])
+        if arch is not None:
+            if arch not in ARCH_SETTINGS:
+                raise ValueError(f'unknown arch {arch!r}; choose one of '
+                                 f'{sorted(ARCH_SETTINGS)} or set arch=None '
+                                 'with embed_dims/num_layers/num_heads')
+            preset = dict(ARCH_SETTINGS[arch])
+        for key, value in (('embed_dims', embed_dims),
+                           ('num_layers', num_layers),
+                           ('num_heads', num_heads)):
+            if value is not None:
+                preset[key] = value
+        self.embed_dims = preset['embed_dims']
+        self.num_layers = preset['num_layers']
+        self.num_heads = preset['num_heads']
+        self.patch_size = patch_size
+        self.rope_base = rope_base
+        self.with_cp = with_cp
+        self.final_norm = final_norm
+        if isinstance(out_indices, int):
+            out_indices = [out_indices]
+        self.out_indices = [i % self.num_layers for i in out_indices]
+
+        self.patch_embed = nn.Module()
+        # A conv so that CroCo's ``patch_embed.proj`` weights load as they are.
+        self.patch_embed.proj = nn.Conv2d(in_channels, self.embed_dims,
+                                          patch_size, stride=patch_size)
+        self.drop_after_pos = nn.Dropout(drop_rate)
+        dpr = [drop_path_rate * i / max(self.num_layers - 1, 1)
+               for i in range(self.num_layers)]  # stochastic depth rule
+        self.layers = nn.ModuleList([
+            RoPEBlock(self.embed_dims, self.num_heads, mlp_ratio, qkv_bias,
+                      drop_rate, attn_drop_rate, dpr[i], norm_cfg, act_cfg,
+                      fused_attn) for i in range(self.num_layers)
+        ])
+        if final_norm:
+            self.norm = build_norm_layer(norm_cfg, self.embed_dims)[1]
+
+    # ------------------------------------------------------------------ init
+    def init_weights(self) -> None:
+        if (isinstance(self.init_cfg, dict)
+                and self.init_cfg.get('type') == 'Pretrained'):
+            path = self.init_cfg.get('checkpoint')
+            if (path and '://' not in path and not osp.isfile(path)):
+                raise FileNotFoundError(
+                    f'RoPEVisionTransformer init_cfg checkpoint {path!r} does '
+                    f'not exist.\n{CONVERT_HINT}')
+            super().init_weights()
+            return
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        w = self.patch_embed.proj.weight
+        nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+        nn.init.zeros_(self.patch_embed.proj.bias)
+
+    # ------------------------------------------------------------ temperature
+    def set_temperature(self, value: Union[float, Tensor]) -> None:
+        """Set the attention temperature multiplier (1.0 = ``D^-0.5``).
+
+        Args:
+            value: one float for every head of every layer, or a tensor of
+                shape ``(num_layers, num_heads)``.
+        """
+        value = torch.as_tensor(value, dtype=torch.float32)
+        if value.dim() == 0:
+            value = value.expand(self.num_layers, self.num_heads)
+        if tuple(value.shape) != (self.num_layers, self.num_heads):
+            raise ValueError(
+                'temperature must be a float or a tensor of shape '
+                f'(num_layers, num_heads)=({self.num_layers}, '
+                f'{self.num_heads}), got {tuple(value.shape)}')
+        for layer, v in zip(self.layers, value):
+            layer.attn.temperature.copy_(v)
+
+    def get_temperature(self) -> Tensor:
+        """The multipliers as a ``(num_layers, num_heads)`` tensor."""
+        return torch.stack([l.attn.temperature.detach().clone()
+                            for l in self.layers])
+
+    # ------------------------------------------------------------- lr decay
+    def get_layer_depth(self, param_name: str,
+                        prefix: str = '') -> Tuple[int, int]:
+        """Layer depth for mmpretrain's layer-wise lr decay: patch embedding
+        0, block i -> i + 1, everything after (final norm, heads) last."""
+        num_depths = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num_depths - 1, num_depths
+        name = param_name[len(prefix):]
+        if name.startswith('patch_embed'):
+            return 0, num_depths
+        if name.startswith('layers.'):
+            return int(name.split('.')[1]) + 1, num_depths
+        return num_depths - 1, num_depths
+
+    @property
+    def size_divisor(self) -> int:
+        """Inputs are padded internally to a multiple of this."""
+        return self.patch_size
+
+    # ---------------------------------------------------------------- forward
+    def _embed_windows(self, inputs: Tensor, windows):
+        """Embed only the windows' tokens. Returns tokens ``(B, L, C)``,
+        positions ``(B, L, 2)``, mask ``(B, L)`` or None, window sizes."""
+        B, Cin, H, W = inputs.shape
+        p = self.patch_size
+        wins = as_window_list(windows, B, inputs.device)
+        for b, boxes in enumerate(wins):
+            check_windows(boxes, H, W, p, b)
+        gh, gw = H // p, W // p
+        patches = inputs[:, :, :gh * p, :gw * p]
+        patches = patches.reshape(B, Cin, gh, p, gw, p)
+        patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(B, gh * gw, -1)
+        index, positions, mask, sizes = window_token_index(wins, p, gw)
+        patches = patches.gather(
+            1, index.unsqueeze(-1).expand(-1, -1, patches.shape[-1]))
+        proj = self.patch_embed.proj
+        tokens = F.linear(patches, proj.weight.flatten(1), proj.bias)
+        return tokens, positions, mask, sizes  # B, L, C
+
+    def forward(self, inputs: Tensor,
+                windows=None) -> Tuple[Tensor, ...]:
+        """
+        Args:
+            inputs: ``(B, 3, H, W)`` images, any size.
+            windows: None (whole image) or pixel boxes ``(B, K, 4)`` /
+                list of ``(K_b, 4)`` as ``(x1, y1, x2, y2)``, see
+                ``winwin_mm/structures/windows.py``.
+
+        Returns:
+            One ``(B*K, C, h, w)`` map per out index; window k of image b is
+            row ``b*K + k``. Whole image: ``(B, C, ceil(H/p), ceil(W/p))``.
+        """
+        B = inputs.shape[0]
+        if windows is None:
+            p = self.patch_size
+            H, W = inputs.shape[-2:]
+            inputs = F.pad(inputs, (0, -W % p, 0, -H % p))
+            x = self.patch_embed.proj(inputs)  # B, C, gh, gw
+            gh, gw = x.shape[-2:]
+            x = x.flatten(2).transpose(1, 2)  # B, N, C
+            positions = grid_positions(gh, gw, x.device).expand(B, -1, -1)
+            mask, sizes = None, [[(gh, gw)]] * B
+        else:
+            x, positions, mask, sizes = self._embed_windows(inputs, windows)
+        x = self.drop_after_pos(x)
+        rope = rope_2d_tables(positions, self.embed_dims // self.num_heads,
+                              self.rope_base)  # 2 x (B, 1, N, D)
+
+        outs = []
+        for i, layer in enumerate(self.layers):
+            if self.with_cp and x.requires_grad:
+                x = cp.checkpoint(layer, x, rope, mask, use_reentrant=False)
+            else:
+                x = layer(x, rope, mask)  # B, N, C
+            if i in self.out_indices:
+                out = x
+                if i == self.num_layers - 1 and self.final_norm:
+                    out = self.norm(out)
+                if windows is None:
+                    out = out.transpose(1, 2).reshape(B, -1, *sizes[0][0])
+                else:
+                    out = tokens_to_window_maps(out, sizes)
+                outs.append(out)  # B*K, C, h, w
+        return tuple(outs)

@@ -1,0 +1,73 @@
+"""Pre-norm ViT block with RoPE attention (CroCo encoder block layout)."""
+from typing import Optional, Tuple
+
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmcv.cnn.bricks import DropPath
+from torch import Tensor
+
+from .attention import RoPEAttention
+
+
+class Mlp(nn.Module):
+    """``fc2(drop(act(fc1(x))))`` with CroCo's key names ``fc1``/``fc2``.
+
+    Args:
+        embed_dims: input/output channels.
+        hidden_dims: hidden channels.
+        act_cfg: activation config for mmcv's ``build_activation_layer``.
+        drop: dropout after each linear layer.
+    """
+
+    def __init__(self, embed_dims: int, hidden_dims: int,
+                 act_cfg: dict = dict(type='GELU'), drop: float = 0.) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(embed_dims, hidden_dims)
+        self.act = build_activation_layer(act_cfg)
+        self.fc2 = nn.Linear(hidden_dims, embed_dims)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class RoPEBlock(nn.Module):
+    """``x + DropPath(Attn(LN(x)))`` then ``x + DropPath(MLP(LN(x)))``.
+
+    Args:
+        embed_dims: token channels.
+        num_heads: attention heads.
+        mlp_ratio: MLP hidden size / embed_dims.
+        qkv_bias: bias in the qkv projection.
+        drop_rate: dropout after projections.
+        attn_drop_rate: dropout on attention weights.
+        drop_path_rate: stochastic depth probability of this block.
+        norm_cfg: norm layer config (CroCo: LN, eps 1e-6).
+        act_cfg: MLP activation config.
+        fused_attn: attention through ``F.scaled_dot_product_attention``.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int,
+                 mlp_ratio: float = 4., qkv_bias: bool = True,
+                 drop_rate: float = 0., attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 act_cfg: dict = dict(type='GELU'),
+                 fused_attn: bool = True) -> None:
+        super().__init__()
+        self.norm1 = build_norm_layer(norm_cfg, embed_dims)[1]
+        self.attn = RoPEAttention(embed_dims, num_heads, qkv_bias=qkv_bias,
+                                  attn_drop=attn_drop_rate,
+                                  proj_drop=drop_rate, fused=fused_attn)
+        self.drop_path = (DropPath(drop_path_rate) if drop_path_rate > 0
+                          else nn.Identity())
+        self.norm2 = build_norm_layer(norm_cfg, embed_dims)[1]
+        self.mlp = Mlp(embed_dims, int(embed_dims * mlp_ratio), act_cfg,
+                       drop_rate)
+
+    def forward(self, x: Tensor, rope: Tuple[Tensor, Tensor],
+                key_padding_mask: Optional[Tensor] = None) -> Tensor:
+        """``x``: ``(B, N, C)`` -> ``(B, N, C)``."""
+        x = x + self.drop_path(self.attn(self.norm1(x), rope,
+                                         key_padding_mask))
+        return x + self.drop_path(self.mlp(self.norm2(x)))

@@ -1,0 +1,1 @@
+from .winwin_encoder_decoder import WinWinEncoderDecoder  # noqa: F401
