@@ -1,0 +1,2 @@
+
+from .rope_vit import RoPEVisionTransformer  # noqa: F401
