@@ -17,7 +17,8 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import winwin_mm  # noqa: E402,F401  (registers the components)
-from winwin_mm.utils.checkpoint import mmengine_safe_globals  # noqa: E402
+from winwin_mm.utils.checkpoint import (  # noqa: E402
+    ensure_safe_checkpoint_hook, mmengine_safe_globals)
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,9 +66,11 @@ def main() -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
+    # Checkpoints hold only what the safe loader accepts (plus HistoryBuffer,
+    # allowed explicitly below) so that --resume and tools/test.py work with
+    # torch.load(weights_only=True).
+    ensure_safe_checkpoint_hook(cfg)
     runner = Runner.from_cfg(cfg)
-    # mmengine pickles a few of its own objects in checkpoints; allow exactly
-    # those for the safe loader instead of turning it off.
     with mmengine_safe_globals():
         runner.train()
 

@@ -7,7 +7,9 @@ data_preprocessor = dict(
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
     pad_val=0,
-    seg_pad_val=255)
+    seg_pad_val=255,
+    # Batches are padded to the patch grid (1280x720 needs none).
+    size_divisor=16)
 model = dict(
     type='WinWinEncoderDecoder',
     data_preprocessor=data_preprocessor,
