@@ -1,0 +1,33 @@
+# Win-Win pipeline with an Iwin-T backbone: 2 random 352x352-pixel windows
+# per 1280x720 image (the paper's 22x22 tokens of 16 px) at train time, the
+# whole image in one forward pass at test time, ConvNeXt head. Same data and
+# schedule as configs/winwin/vitb_2win22_bdd.py; only the backbone (and the
+# head's input) change.
+#
+# Iwin has no attention across windows: each window goes through the
+# backbone as an independent crop (see IwinTransformer.forward). Window sides
+# that are multiples of 32 px (352 = 11 x 32) keep every stage aligned.
+_base_ = [
+    '../_base_/models/winwin_vit-b16_convnext.py',
+    '../_base_/datasets/bdd100k_winwin.py',
+    'mmseg::_base_/default_runtime.py',
+    '../_base_/schedules/adamw_ld075_cosine_87k.py',
+]
+custom_imports = dict(imports=['winwin_mm'], allow_failed_imports=False)
+
+# Official Iwin-T ImageNet-1k checkpoint; see docs/iwin.md.
+checkpoint_file = 'checkpoints/iwin_tiny_patch4_window7_224.pth'
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='IwinTransformer',
+        arch='t',
+        window_size=16,
+        drop_path_rate=0.2,
+        # The stride-32 map only: every backbone parameter is used (no
+        # unused-parameter trouble under DDP).
+        out_indices=(3, ),
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint_file)),
+    # 768 channels at stride 32 -> 8x8 sub-pixels of 96 channels = stride 4
+    # (the same 6144-wide projection as the ViT-B head's 384 x 4 x 4).
+    decode_head=dict(in_channels=768, channels=96, upsample_factor=8))
