@@ -32,8 +32,10 @@ model = dict(
         num_classes=19,
         dropout_ratio=0.0,
         align_corners=False,
+        # Labels of windows smaller than the largest in a batch are padded
+        # with the ignore index: average over labelled pixels only.
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False,
-                         loss_weight=1.0)),
+                         loss_weight=1.0, avg_non_ignore=True)),
     train_cfg=dict(),
     # Full resolution, one forward pass. Tiling baseline:
     # test_cfg=dict(mode='slide', crop_size=(352, 352), stride=(176, 176))
