@@ -162,12 +162,15 @@ def test_final_norm_only_on_last_layer():
 
 
 def test_arch_presets_and_layer_depth():
-    for arch, (dims, layers, heads) in {'s': (384, 12, 6), 'b': (768, 12, 12),
-                                       'l': (1024, 24, 16)}.items():
+    # Parameter counts as documented in the README's model table.
+    presets = {'s': (384, 12, 6, 21_589_632), 'b': (768, 12, 12, 85_646_592),
+               'l': (1024, 24, 16, 303_098_880)}
+    for arch, (dims, layers, heads, count) in presets.items():
         with torch.device('meta'):
             m = RoPEVisionTransformer(arch=arch)
         assert (m.embed_dims, m.num_layers, m.num_heads) == (dims, layers,
                                                              heads)
+        assert sum(p.numel() for p in m.parameters()) == count
     m = _small()
     assert m.get_layer_depth('backbone.patch_embed.proj.weight',
                              'backbone.') == (0, 4)

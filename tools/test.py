@@ -13,6 +13,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import winwin_mm  # noqa: E402,F401  (registers the components)
+from winwin_mm.utils.config import load_run_config  # noqa: E402
 from winwin_mm.utils.checkpoint import mmengine_safe_globals  # noqa: E402
 
 
@@ -57,15 +58,8 @@ def main() -> None:
     args = parse_args()
     if not osp.isfile(args.checkpoint):
         sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_run_config(args.config, args.cfg_options, args.work_dir,
+                          args.launcher)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.show or args.show_dir:
