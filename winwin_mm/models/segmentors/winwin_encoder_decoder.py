@@ -64,7 +64,9 @@ class WinWinEncoderDecoder(EncoderDecoder):
             return [torch.as_tensor(ds.metainfo['windows'], dtype=torch.long,
                                     device=inputs.device).reshape(-1, 4)
                     for ds in data_samples], True
-        if not WinWinEncoderDecoder._warned_no_windows:
+        # Whole-image losses outside training (temperature tuning) are
+        # intended; only warn about a training pipeline without windows.
+        if self.training and not WinWinEncoderDecoder._warned_no_windows:
             print_log('WinWinEncoderDecoder: no "windows" in the data samples '
                       '(is RandomWindows in the train pipeline and "windows" '
                       'in PackSegInputs.meta_keys?); training on whole images',
@@ -153,3 +155,7 @@ class WinWinEncoderDecoder(EncoderDecoder):
     def set_temperature(self, value) -> None:
         """Set the backbone's attention temperature multiplier(s)."""
         self.backbone.set_temperature(value)
+
+    def get_temperature(self) -> torch.Tensor:
+        """The backbone's multipliers, ``(num_layers, num_heads)``."""
+        return self.backbone.get_temperature()

@@ -1,0 +1,159 @@
+"""Tune the attention temperature of a trained checkpoint.
+
+    python tools/tune_temperature.py CONFIG CKPT --out NEW_CKPT \
+        [--mode search|sweep|learned] [--num-images 700] [--grid 0.8 2.0 0.02]
+    python tools/tune_temperature.py CONFIG CKPT --out NEW_CKPT --set 1.0
+
+Measures the training loss on full-resolution training images for candidate
+multipliers (see winwin_mm/engine/temperature), writes NEW_CKPT (the input
+checkpoint with the tuned temperature buffers; tools/test.py uses them) and
+WORK_DIR/temperature/temperature.{json,png}.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmseg.registry import MODELS  # noqa: E402
+
+import winwin_mm  # noqa: E402,F401  (registers the components)
+from winwin_mm.engine.temperature import (  # noqa: E402
+    MODES, NoTrainingSetError, analytic_from_data,
+    build_full_resolution_dataloader, curve_lines, save_report,
+    set_temperature, training_data_samples, tune_temperature)
+from winwin_mm.engine.hooks.safe_checkpoint_hook import (  # noqa: E402
+    to_safe_types)
+from winwin_mm.utils.checkpoint import mmengine_safe_globals  # noqa: E402
+from winwin_mm.utils.config import load_run_config  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Tune the attention temperature of a checkpoint on '
+        'full-resolution training images')
+    parser.add_argument('config', help='config file (with a training set)')
+    parser.add_argument('checkpoint', help='trained checkpoint')
+    parser.add_argument('--out', required=True,
+                        help='where to write the tuned checkpoint')
+    parser.add_argument('--mode', default='search', choices=MODES)
+    parser.add_argument('--num-images', type=int, default=700,
+                        help='full-resolution training images (paper: 700)')
+    parser.add_argument('--grid', type=float, nargs=3, default=[0.8, 2., .02],
+                        metavar=('LO', 'HI', 'STEP'),
+                        help='candidate multipliers (paper step: 0.02)')
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--learn-iters', type=int, default=300)
+    parser.add_argument('--learn-lr', type=float, default=0.01)
+    parser.add_argument('--learn-from', default='search',
+                        choices=['search', 'current'])
+    parser.add_argument('--no-analytic-start', action='store_true',
+                        help='start the search at the grid middle')
+    parser.add_argument('--set', type=float, default=None, metavar='M',
+                        help='no tuning: write NEW_CKPT with every multiplier '
+                        'set to M (e.g. 1.0 for the untuned baseline)')
+    parser.add_argument('--device', default=None,
+                        help='default: cuda if available, else cpu')
+    parser.add_argument('--work-dir', help='where the report goes')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value pairs')
+    return parser.parse_args()
+
+
+def load_model(cfg: Config, path: str, device: str):
+    """Build the model and load the checkpoint with the safe loader; every
+    weight must match (temperature buffers may be missing: older
+    checkpoints). Returns the model and the checkpoint dict."""
+    model = MODELS.build(cfg.model)
+    with mmengine_safe_globals():
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    state = ckpt.get('state_dict', ckpt)
+    state = {k[len('module.'):] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shape mismatches
+        sys.exit(f'error: {path} does not fit the config\'s model: {e}')
+    missing = [k for k in missing if not k.endswith('temperature')]
+    if missing or unexpected:
+        sys.exit(f'error: {path} does not fit the config\'s model: '
+                 f'missing keys {missing[:5]}, unexpected {unexpected[:5]}')
+    return model.to(device), ckpt
+
+
+def write_tuned(ckpt: dict, model: torch.nn.Module, summary: dict,
+                out: str) -> None:
+    """The input checkpoint with its temperature buffers replaced and
+    ``summary`` in ``meta['temperature_tuning']``."""
+    state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
+    prefix = 'module.' if all(k.startswith('module.') for k in state) else ''
+    for name, buf in model.named_buffers():
+        if name.rsplit('.', 1)[-1] == 'temperature':
+            state[prefix + name] = buf.detach().cpu().clone()
+    if isinstance(ckpt.get('meta'), dict):
+        ckpt['meta']['temperature_tuning'] = summary
+    # Loading rebuilt the message hub's buffers; keep them safe-loadable.
+    for key in ('message_hub', 'meta'):
+        if key in ckpt:
+            ckpt[key] = to_safe_types(ckpt[key])
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    torch.save(ckpt, out)
+
+
+def tune(args: argparse.Namespace, model: torch.nn.Module, loader,
+         train_dataloader: dict, out_dir: str, logger: MMLogger) -> dict:
+    """Tune, log and save the report; returns the checkpoint summary."""
+    analytic = analytic_from_data(
+        training_data_samples(train_dataloader),
+        loader.dataset[0]['inputs'].shape,
+        getattr(getattr(model, 'backbone', None), 'patch_size', None))
+    report = tune_temperature(
+        model, loader, args.mode, args.grid, analytic,
+        not args.no_analytic_start, args.learn_from, args.learn_iters,
+        args.learn_lr, progress=True)
+    for line in curve_lines(report):
+        logger.info(line)
+    for path in save_report(report, out_dir):
+        logger.info(f'wrote {path}')
+    return {k: report[k] for k in ('mode', 'best', 'evaluations',
+                                   'forward_passes', 'num_images',
+                                   'temperature')}
+
+
+def main() -> None:
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
+    cfg = load_run_config(args.config, args.cfg_options, args.work_dir)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    train_dataloader = cfg.get('train_dataloader')
+    if args.set is None:  # fail early, before loading anything
+        try:
+            loader = build_full_resolution_dataloader(
+                train_dataloader, args.num_images, args.batch_size)
+        except NoTrainingSetError as e:
+            sys.exit(f'error: {e}')
+    out_dir = osp.join(cfg.work_dir, 'temperature')
+    os.makedirs(out_dir, exist_ok=True)
+    logger = MMLogger.get_instance(
+        'tune_temperature', log_file=osp.join(out_dir, 'tune.log'))
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    model, ckpt = load_model(cfg, args.checkpoint, device)
+
+    if args.set is not None:
+        set_temperature(model, args.set)
+        summary = dict(mode='set', best=args.set)
+    else:
+        summary = tune(args, model, loader, train_dataloader, out_dir, logger)
+    write_tuned(ckpt, model, dict(summary, source=args.checkpoint), args.out)
+    logger.info(f'wrote {args.out} (temperature buffers set, mode '
+                f'{summary["mode"]}); evaluate it with tools/test.py')
+
+
+if __name__ == '__main__':
+    main()

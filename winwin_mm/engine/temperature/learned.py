@@ -1,0 +1,119 @@
+"""Learned per-head temperatures (paper, Appendix E): all weights frozen,
+one multiplier per head and layer optimised on full-resolution training
+images."""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.dist import all_reduce, get_world_size, is_main_process
+from mmengine.logging import print_log
+from mmengine.utils import ProgressBar
+from torch import Tensor
+from torch.func import functional_call
+from torch.utils.data import DataLoader
+
+from .measure import (Temperature, get_temperature, set_temperature,
+                      sum_losses, unwrap_model)
+
+
+def temperature_buffer_names(model: nn.Module) -> List[str]:
+    """Names of the per-head ``temperature`` buffers (one per attention
+    layer, in ``set_temperature``'s layer order)."""
+    return [name for name, _ in model.named_buffers()
+            if name.rsplit('.', 1)[-1] == 'temperature']
+
+
+def _cycle(dataloader: DataLoader):
+    while True:
+        yield from dataloader
+
+
+def learn_temperatures(model: nn.Module, dataloader: DataLoader,
+                       num_iters: int = 300, lr: float = 0.01,
+                       init: Optional[Temperature] = None,
+                       progress: bool = True,
+                       log_interval: int = 50) -> Dict[str, object]:
+    """Optimise log-multipliers ``(num_layers, num_heads)`` with Adam on the
+    full-resolution training loss, then write ``exp`` of them with the
+    model's ``set_temperature``.
+
+    The weights keep ``requires_grad=False`` during the run (restored after),
+    so the backward pass only reaches the multipliers. They override the
+    attention's ``temperature`` buffers through ``torch.func.functional_call``
+    so gradients flow without touching the modules. Gradients are averaged
+    over processes. The model runs in eval mode (no dropout / drop path).
+
+    Args:
+        model: the (possibly wrapped) model.
+        dataloader: full-resolution training images (cycled).
+        num_iters: optimisation steps (one batch each).
+        lr: Adam learning rate on the log-multipliers.
+        init: starting multipliers (float or ``(num_layers, num_heads)``);
+            default: the model's current ones.
+        progress: show a progress bar (main process).
+        log_interval: log the running loss every this many steps.
+
+    Returns:
+        ``temperature`` (the learned ``(num_layers, num_heads)`` tensor),
+        ``losses`` (per step), ``forward_backward_passes`` (images, all
+        processes).
+    """
+    model = unwrap_model(model)
+    if init is not None:
+        set_temperature(model, init)
+    start = get_temperature(model).float()  # L, H
+    names = temperature_buffer_names(model)
+    if len(names) != start.shape[0]:
+        raise ValueError(f'{len(names)} temperature buffers but '
+                         f'get_temperature() has {start.shape[0]} layers')
+    device = next(model.parameters()).device
+    log_m = nn.Parameter(start.log().to(device))  # L, H
+    optimizer = torch.optim.Adam([log_m], lr=lr)
+
+    frozen = {p: p.requires_grad for p in model.parameters()}
+    for p in model.parameters():
+        p.requires_grad_(False)
+    was_training = model.training
+    model.eval()
+    bar = ProgressBar(num_iters) if progress and is_main_process() else None
+    losses, images, batches = [], 0, _cycle(dataloader)
+    try:
+        for step in range(num_iters):
+            data_batch = next(batches)
+            m = log_m.exp()  # L, H
+            buffers = {name: m[i] for i, name in enumerate(names)}
+            data = model.data_preprocessor(data_batch, True)
+            loss = _loss_with(model, buffers, data)
+            optimizer.zero_grad()
+            loss.backward()
+            all_reduce(log_m.grad, op='mean')
+            optimizer.step()
+            losses.append(loss.item())
+            images += len(data_batch['inputs'])
+            if bar is not None:
+                bar.update()
+            if log_interval and (step + 1) % log_interval == 0:
+                recent = losses[-log_interval:]
+                print_log(f'learned temperature: step {step + 1}/{num_iters}'
+                          f' loss {sum(recent) / len(recent):.5f} mean '
+                          f'multiplier {float(log_m.exp().mean()):.4f}',
+                          logger='current')
+    finally:
+        for p, flag in frozen.items():
+            p.requires_grad_(flag)
+        model.train(was_training)
+    if bar is not None:
+        bar.file.write('\n')
+    learned = log_m.detach().exp().cpu()
+    set_temperature(model, learned)
+    return dict(temperature=learned, losses=losses,
+                forward_backward_passes=images * get_world_size())
+
+
+def _loss_with(model: nn.Module, buffers: Dict[str, Tensor],
+               data: dict) -> Tensor:
+    """The batch loss with some buffers replaced by (differentiable)
+    tensors."""
+    losses = functional_call(model, buffers, args=(), kwargs=dict(
+        **data, mode='loss'))
+    return sum_losses(losses)
