@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The README's main command (via `make demo`): train a Win-Win model on the
-# generated street scenes, then evaluate it on whole images in one forward
-# pass, print mIoU and save prediction overlays.
+# generated street scenes (2 windows of 10x10 tokens per 640x352 image), tune
+# the attention temperature on whole training images, then evaluate on whole
+# images in one forward pass, before and after tuning; print mIoU and save
+# prediction overlays.
 #
-# A second run reuses a finished training (delete work_dirs/demo, or set
-# DEMO_RETRAIN=1, to train again).
+# A second run reuses a finished training (DEMO_RETRAIN=1 trains again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -16,20 +17,40 @@ start=$(date +%s)
 if [ -f "$CKPT" ] && [ "${DEMO_RETRAIN:-0}" != 1 ]; then
   echo "[demo] reusing $CKPT (DEMO_RETRAIN=1 to train again)"
 else
-  echo "[demo] training on 2 windows of 10x10 tokens per 640x352 image ($CONFIG)"
+  echo "[demo] training on 2 windows of 10x10 tokens per 640x352 image"
   $PY tools/train.py "$CONFIG" --work-dir "$WORK"
 fi
 trained=$(date +%s)
 
-echo "[demo] full-resolution evaluation (one forward pass per image)"
-$PY tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK/test" \
-  --show-dir "$WORK/overlays" 2>&1 | tee "$WORK/test.log" | grep -E "Iter\(test\)|mIoU|IoU \||^\|" || true
-miou=$(grep -oE "Iter\(test\).*mIoU: [0-9.]+" "$WORK/test.log" | grep -oE "mIoU: [0-9.]+" | tail -n1)
+miou() {  # mIoU of a checkpoint on the 40 validation images, whole images
+  $PY tools/test.py "$CONFIG" "$1" --work-dir "$WORK/$2" "${@:3}" > "$WORK/$2.log" 2>&1 \
+    || { tail -n 30 "$WORK/$2.log"; exit 1; }
+  grep -oE "Iter\(test\).*mIoU: [0-9.]+" "$WORK/$2.log" | grep -oE "[0-9.]+$" | tail -n1
+}
+echo "[demo] full-resolution evaluation, one forward pass per image"
+$PY tools/tune_temperature.py "$CONFIG" "$CKPT" --out "$WORK/untuned.pth" --set 1.0 \
+  --work-dir "$WORK" > "$WORK/untuned.log" 2>&1 || { tail -n 30 "$WORK/untuned.log"; exit 1; }
+before=$(miou "$WORK/untuned.pth" test_untuned)
+after=$(miou "$CKPT" test --show-dir "$WORK/overlays")
 end=$(date +%s)
 
 echo
-echo "[demo] ====================================================="
-echo "[demo] whole-image $miou (40 generated validation images)"
-echo "[demo] training: $((trained - start)) s, evaluation: $((end - trained)) s"
+echo "[demo] ================================================================"
+echo "[demo] temperature curve (training loss on whole training images):"
+$PY - "$WORK/temperature/temperature.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for m, loss in sorted(r['curve']):
+    print(f'[demo]   m={m:.2f}  loss={loss:.5f}' + ('  <- best' if m == r['best'] else ''))
+print(f"[demo]   {r['mode']}: {r['evaluations']} of {r['grid_size']} grid values, "
+      f"{r['forward_passes']} forward passes (full sweep: {r['grid_forward_passes']})")
+if r.get('analytic') is not None:
+    print(f"[demo]   analytic start log(N_test)/log(N_train) = {r['analytic']:.3f}, "
+          f"{r['analytic_distance']:.3f} from the optimum {r['best']:.2f}")
+PY
+echo "[demo] plot: $WORK/temperature/temperature.png"
+echo "[demo] whole-image mIoU, temperature 1.0 (untuned): $before"
+echo "[demo] whole-image mIoU, tuned temperature:         $after"
+echo "[demo] time: training + tuning $((trained - start)) s, evaluation $((end - trained)) s"
 echo "[demo] overlays (ground truth | prediction): $WORK/overlays/vis_data/vis_image/"
-echo "[demo] ====================================================="
+echo "[demo] ================================================================"

@@ -78,3 +78,10 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 randomness = dict(seed=0)
+
+# Tune the attention temperature on 50 whole training images after training
+# (search on the paper's 0.02 grid); the last checkpoint holds the result.
+custom_hooks = [
+    dict(type='TemperatureTuningHook', mode='search', num_images=50,
+         grid=(0.8, 2.0, 0.02)),
+]
