@@ -3,44 +3,17 @@ dataset in the real BDD100K layout, with the paper's BDD config shrunk
 through --cfg-options (as a user would)."""
 import os.path as osp
 import re
-import subprocess
-import sys
 
+import mmcv
 import pytest
 import torch
+from e2e_helpers import BDD_CONFIG as CONFIG
+from e2e_helpers import ROOT
+from e2e_helpers import run_tool as _run
+from e2e_helpers import tiny_bdd_options as _options
 
 from winwin_mm.datasets import generate_bdd100k_layout
 from winwin_mm.utils.checkpoint import mmengine_safe_globals
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(ROOT, 'configs', 'winwin', 'vitb_2win22_bdd.py')
-
-
-def _options(data_root, max_iters):
-    opts = [f'{split}_dataloader.{key}'
-            for split in ('train', 'val', 'test')
-            for key in (f'dataset.data_root={data_root}', 'num_workers=0',
-                        'persistent_workers=False')]
-    return opts + [
-        'model.backbone.init_cfg=None', 'model.backbone.arch=None',
-        'model.backbone.embed_dims=64', 'model.backbone.num_layers=2',
-        'model.backbone.num_heads=2', 'model.backbone.out_indices=[1]',
-        'model.decode_head.in_channels=64', 'model.decode_head.channels=32',
-        'model.decode_head.num_convs=1',
-        # RandomWindows is step 4 of the train pipeline: 2 windows of 4x4.
-        'train_dataloader.dataset.pipeline.4.window_size=4',
-        f'train_cfg.max_iters={max_iters}', 'train_cfg.val_interval=4',
-        'default_hooks.checkpoint.interval=2',
-        'default_hooks.logger.interval=1', 'param_scheduler.0.end=2',
-        'param_scheduler.1.begin=2', 'param_scheduler.1.end=4',
-        'randomness.seed=0']
-
-
-def _run(*args):
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, text=True,
-                          capture_output=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope='module')
@@ -80,5 +53,4 @@ def test_train_resume_test(bdd_root, tmp_path):
     # Full resolution: the overlays have the size of the 256x160 images.
     overlays = sorted(show.rglob('*.png'))
     assert len(overlays) == 2
-    import mmcv
     assert mmcv.imread(str(overlays[0])).shape[:2] == (160, 256 * 2)

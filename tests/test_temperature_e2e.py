@@ -3,18 +3,18 @@ the last checkpoint and used by tools/test.py, tools/tune_temperature.py."""
 import json
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
+
+from e2e_helpers import BDD_CONFIG, ROOT, tiny_bdd_options
+from e2e_helpers import run_tool as _run
 
 from winwin_mm.datasets import generate_bdd100k_layout
 from winwin_mm.engine.hooks.safe_checkpoint_hook import to_safe_types
 from winwin_mm.utils.checkpoint import mmengine_safe_globals
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(ROOT, 'configs', 'winwin', 'vitb_2win22_bdd.py')
+CONFIG = BDD_CONFIG
 # The grid leaves out 1.0, so a tuned checkpoint always differs from an
 # untuned one.
 HOOK = ("dict(type='TemperatureTuningHook', mode='search', num_images=4, "
@@ -22,30 +22,7 @@ HOOK = ("dict(type='TemperatureTuningHook', mode='search', num_images=4, "
 
 
 def _options(data_root):
-    opts = [f'{split}_dataloader.{key}'
-            for split in ('train', 'val', 'test')
-            for key in (f'dataset.data_root={data_root}', 'num_workers=0',
-                        'persistent_workers=False')]
-    return opts + [
-        'model.backbone.init_cfg=None', 'model.backbone.arch=None',
-        'model.backbone.embed_dims=64', 'model.backbone.num_layers=2',
-        'model.backbone.num_heads=2', 'model.backbone.out_indices=[1]',
-        'model.decode_head.in_channels=64', 'model.decode_head.channels=32',
-        'model.decode_head.num_convs=1',
-        'train_dataloader.dataset.pipeline.4.window_size=4',
-        'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-        'default_hooks.checkpoint.interval=2',
-        'default_hooks.logger.interval=1', 'param_scheduler.0.end=2',
-        'param_scheduler.1.begin=2', 'param_scheduler.1.end=4',
-        'randomness.seed=0']
-
-
-def _run(*args, ok=True):
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, text=True,
-                          capture_output=True, timeout=600)
-    out = proc.stdout + proc.stderr
-    assert (proc.returncode == 0) == ok, out[-4000:]
-    return out
+    return tiny_bdd_options(data_root, max_iters=4)
 
 
 def _load(path):
