@@ -43,6 +43,9 @@ fi
 # Build tools for mmcv: setuptools must still ship pkg_resources (< 81).
 "${PIP[@]}" install "setuptools>=70,<81" wheel ninja
 
+log "installing OpenMMLab packages"
+"${PIP[@]}" install -r "$ROOT/requirements.txt"
+
 mmcv_ok() {
   "$PY" - <<'PY' 2>/dev/null
 import mmcv, sys
@@ -76,10 +79,8 @@ if ! mmcv_ok; then
   "${PIP[@]}" install addict packaging Pillow pyyaml yapf opencv-python
 fi
 
-log "installing OpenMMLab packages and the project"
-"${PIP[@]}" install -r "$ROOT/requirements.txt"
+log "installing the project (editable)"
 "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT"
-
 mmcv_ok || { echo "[setup] ERROR: mmcv $MMCV_VER with ops does not import" >&2; exit 1; }
 "$PY" -c "import mmseg, mmpretrain, winwin_mm; print('[setup] mmseg', mmseg.__version__, '| mmpretrain', mmpretrain.__version__)"
 echo "$STAMP_VALUE" > "$STAMP"
