@@ -1,3 +1,5 @@
 from . import transforms  # noqa: F401
 from .synthetic_seg import (  # noqa: F401
     SyntheticSceneDataset, generate_bdd100k_layout, generate_synthetic_scenes)
+from .synthetic_depth import (  # noqa: F401
+    SyntheticNYUDataset, generate_nyu_layout)

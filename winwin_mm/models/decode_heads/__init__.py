@@ -6,3 +6,7 @@ __all__ = [
     'ConvNeXtHead', 'WinDPTHead', 'convert_croco_dpt_state_dict',
     'croco_dpt_key_map'
 ]
+from .depth_heads import (ConvNeXtDepthHead, DepthHeadMixin,  # noqa: E402
+                          WinDPTDepthHead)
+
+__all__ += ['ConvNeXtDepthHead', 'DepthHeadMixin', 'WinDPTDepthHead']

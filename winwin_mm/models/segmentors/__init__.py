@@ -1,1 +1,2 @@
 from .winwin_encoder_decoder import WinWinEncoderDecoder  # noqa: F401
+from .winwin_depth_estimator import WinWinDepthEstimator  # noqa: F401
