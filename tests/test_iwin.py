@@ -110,7 +110,9 @@ def test_arch_parameter_count(arch):
         model = IwinTransformer(arch=arch)
     assert sum(p.numel() for p in model.parameters()) == PARAM_COUNTS[arch]
     # Only the last stage has no depthwise conv branch.
-    assert model.layers[2].blocks[0].dwconv is not None
+    dw = model.layers[2].blocks[0].dwconv.depthwise  # depthwise 3x3
+    assert dw.groups == dw.in_channels == dw.out_channels
+    assert dw.kernel_size == (3, 3)
     assert model.layers[3].blocks[0].dwconv is None
 
 

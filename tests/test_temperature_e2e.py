@@ -65,7 +65,8 @@ def test_hook_tunes_before_last_checkpoint_and_final_val(run):
     assert best in (1.1, 1.2, 1.3, 1.4, 1.5)
     assert report['evaluations'] < report['grid_size'] == 5
     assert report['forward_passes'] == report['evaluations'] * 4
-    assert report['analytic'] is not None
+    # log(N_test)/log(N_train): 160 whole-image tokens vs 2 windows of 4x4.
+    assert 1.0 < report['analytic'] < 2.0
     # Tuned after the last iteration, before its checkpoint and the val.
     tune = log.index('TemperatureTuningHook: tuning')
     assert log.index('Iter(train) [4/4]') < tune
