@@ -14,29 +14,21 @@ the segmentation scenes), and everything is deterministic by seed: image
 """
 import os
 import os.path as osp
-import shutil
-import tempfile
-import time
-import zlib
 from typing import Optional, Tuple
 
-import cv2
-import mmcv
 import numpy as np
 from mmengine.logging import print_log
 from mmseg.datasets import NYUDataset
 from mmseg.registry import DATASETS
 
+from .atomic_split import write_split
 from .synthetic_rooms import depth_to_png16, render_room, room_type
-from .synthetic_seg import _rename_dir
 
 
 def _write_rooms(img_dir: str, ann_dir: str, split: str, num_images: int,
                  size: Tuple[int, int], seed: int) -> bool:
-    """Write ``num_images`` rooms unless ``img_dir`` exists already.
-
-    Depth maps are renamed into place first and images last, so an existing
-    ``img_dir`` always means a complete split.
+    """Write ``num_images`` rooms unless ``img_dir`` exists already
+    (atomically, see :func:`write_split`).
 
     Args:
         img_dir: Target folder of the ``.jpg`` images.
@@ -49,35 +41,15 @@ def _write_rooms(img_dir: str, ann_dir: str, split: str, num_images: int,
     Returns:
         True when files were generated, False when they existed.
     """
-    if osp.isdir(img_dir):
-        return False
     width, height = size
-    # Common parent of both targets, so that the renames stay on one disk.
-    base = osp.commonpath([osp.abspath(img_dir), osp.abspath(ann_dir)])
-    os.makedirs(base, exist_ok=True)
-    print_log(f'generating {num_images} synthetic rooms into {img_dir} '
-              f'(depth into {ann_dir})', logger='current')
-    start = time.time()
-    tmp = tempfile.mkdtemp(prefix=f'.tmp-rooms-{split}-', dir=base)
-    try:
-        for i in range(num_images):
-            # One generator per image: image i is the same for any count.
-            rng = np.random.default_rng(
-                [seed, zlib.crc32(split.encode()), i])
-            name = f'{room_type(rng)}_{i:06d}'
-            img, depth = render_room(rng, width, height)
-            mmcv.imwrite(img, osp.join(tmp, 'img', name + '.jpg'),
-                         params=[cv2.IMWRITE_JPEG_QUALITY, 92])
-            mmcv.imwrite(depth_to_png16(depth),
-                         osp.join(tmp, 'ann', name + '.png'))
-        for src, dst in (('ann', ann_dir), ('img', img_dir)):
-            os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-            _rename_dir(osp.join(tmp, src), dst)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print_log(f'generated {num_images} rooms in {time.time() - start:.1f} s',
-              logger='current')
-    return True
+
+    def render(rng: np.random.Generator, i: int):
+        name = f'{room_type(rng)}_{i:06d}'  # draws from rng before the room
+        img, depth = render_room(rng, width, height)
+        return name, img, depth_to_png16(depth)
+
+    return write_split(img_dir, ann_dir, split, num_images, seed, render,
+                       'rooms')
 
 
 def generate_nyu_layout(root: str,

@@ -8,30 +8,22 @@ not depend on how many images are generated.
 """
 import os
 import os.path as osp
-import shutil
-import tempfile
-import time
-import zlib
 from typing import Optional, Tuple
 
-import cv2
-import mmcv
 import numpy as np
 from mmengine.logging import print_log
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
+from .atomic_split import write_split
 from .synthetic_scenes import BDD100K_IDS, CLASSES, PALETTE, render_scene
 
 
 def _write_scenes(img_dir: str, ann_dir: str, split: str, num_images: int,
                   size: Tuple[int, int], seed: int,
                   label_ids: Optional[Tuple[int, ...]] = None) -> bool:
-    """Write ``num_images`` scenes unless ``img_dir`` exists already.
-
-    Both folders are filled inside one temporary folder, next to the
-    targets, then renamed: labels first, images last, so an existing
-    ``img_dir`` always means a complete split.
+    """Write ``num_images`` scenes unless ``img_dir`` exists already
+    (atomically, see :func:`write_split`).
 
     Args:
         img_dir: Target folder of the ``.jpg`` images.
@@ -46,50 +38,16 @@ def _write_scenes(img_dir: str, ann_dir: str, split: str, num_images: int,
     Returns:
         True when files were generated, False when they existed.
     """
-    if osp.isdir(img_dir):
-        return False
     width, height = size
     lut = np.full(256, 255, np.uint8)
     lut[:len(CLASSES)] = label_ids or range(len(CLASSES))
-    # Common parent of both targets, so that the renames stay on one disk.
-    base = osp.commonpath([osp.abspath(img_dir), osp.abspath(ann_dir)])
-    os.makedirs(base, exist_ok=True)
-    print_log(f'generating {num_images} synthetic images into {img_dir} '
-              f'(labels into {ann_dir})', logger='current')
-    start = time.time()
-    tmp = tempfile.mkdtemp(prefix=f'.tmp-synthetic-{split}-', dir=base)
-    try:
-        for i in range(num_images):
-            # One generator per image: image i is the same for any count.
-            rng = np.random.default_rng(
-                [seed, zlib.crc32(split.encode()), i])
-            img, lab = render_scene(rng, width, height)
-            name = f'{split}_{i:06d}'
-            mmcv.imwrite(img, osp.join(tmp, 'img', name + '.jpg'),
-                         params=[cv2.IMWRITE_JPEG_QUALITY, 92])
-            mmcv.imwrite(lut[lab], osp.join(tmp, 'ann', name + '.png'))
-        for src, dst in (('ann', ann_dir), ('img', img_dir)):
-            os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-            _rename_dir(osp.join(tmp, src), dst)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print_log(f'generated {num_images} images in {time.time() - start:.1f} s',
-              logger='current')
-    return True
 
+    def render(rng: np.random.Generator, i: int):
+        img, lab = render_scene(rng, width, height)
+        return f'{split}_{i:06d}', img, lut[lab]
 
-def _rename_dir(src: str, dst: str) -> None:
-    try:
-        os.rename(src, dst)
-    except OSError:
-        # Another process (e.g. another rank) wrote the same deterministic
-        # split first; its copy is as good as ours.
-        for _ in range(100):
-            if osp.isdir(dst) and os.listdir(dst):
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f'could not move generated files to {dst}, which '
-                           'exists; delete it to regenerate the split')
+    return write_split(img_dir, ann_dir, split, num_images, seed, render,
+                       'images')
 
 
 def generate_synthetic_scenes(root: str,
