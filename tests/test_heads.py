@@ -11,8 +11,8 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from winwin_mm.models.decode_heads import (ConvNeXtHead, WinDPTHead,
-                                           convert_croco_dpt_state_dict)
+from winwin_mm.models.decode_heads import ConvNeXtHead, WinDPTHead
+from winwin_mm.utils.croco import convert_croco_dpt_state_dict
 from winwin_mm.models.decode_heads.convnext_head import tokens_to_subpixels
 from winwin_mm.models.decode_heads.win_dpt_head import _upsample2x
 

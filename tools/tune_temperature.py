@@ -26,7 +26,9 @@ import winwin_mm  # noqa: E402,F401  (registers the components)
 from winwin_mm.engine.temperature import (  # noqa: E402
     MODES, NoTrainingSetError, analytic_from_data,
     build_full_resolution_dataloader, curve_lines, save_report,
-    set_temperature, training_data_samples, tune_temperature)
+    set_temperature, temperature_buffer_names, temperature_modules,
+    training_data_samples, tune_temperature)
+from winwin_mm.models.utils import NoTemperatureError  # noqa: E402
 from winwin_mm.engine.hooks.safe_checkpoint_hook import (  # noqa: E402
     to_safe_types)
 from winwin_mm.utils.checkpoint import mmengine_safe_globals  # noqa: E402
@@ -92,9 +94,8 @@ def write_tuned(ckpt: dict, model: torch.nn.Module, summary: dict,
     ``summary`` in ``meta['temperature_tuning']``."""
     state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
     prefix = 'module.' if all(k.startswith('module.') for k in state) else ''
-    for name, buf in model.named_buffers():
-        if name.rsplit('.', 1)[-1] == 'temperature':
-            state[prefix + name] = buf.detach().cpu().clone()
+    for name in temperature_buffer_names(model):
+        state[prefix + name] = model.get_buffer(name).detach().cpu().clone()
     if isinstance(ckpt.get('meta'), dict):
         ckpt['meta']['temperature_tuning'] = summary
     # Loading rebuilt the message hub's buffers; keep them safe-loadable.
@@ -144,6 +145,10 @@ def main() -> None:
         'tune_temperature', log_file=osp.join(out_dir, 'tune.log'))
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model, ckpt = load_model(cfg, args.checkpoint, device)
+    try:
+        temperature_modules(model)
+    except NoTemperatureError as e:
+        sys.exit(f'error: {args.config}: {e}')
 
     if args.set is not None:
         set_temperature(model, args.set)

@@ -9,7 +9,8 @@ from mmseg.registry import HOOKS
 
 from ..temperature import (analytic_from_data,
                            build_full_resolution_dataloader, curve_lines,
-                           save_report, tune_temperature, unwrap_model)
+                           save_report, temperature_modules, tune_temperature,
+                           unwrap_model)
 
 
 @HOOKS.register_module()
@@ -79,6 +80,11 @@ class TemperatureTuningHook(Hook):
         self.out_dir = out_dir
         self.progress = progress
         self.tuned = False
+
+    def before_train(self, runner) -> None:
+        # Fail before training, not after it, when there is nothing to tune
+        # (e.g. an Iwin backbone): NoTemperatureError says what to change.
+        temperature_modules(unwrap_model(runner.model))
 
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch: Optional[dict] = None,

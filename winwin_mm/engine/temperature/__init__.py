@@ -9,7 +9,7 @@ from .data import (NoTrainingSetError, build_full_resolution_dataloader,
                    training_data_samples)
 from .learned import learn_temperatures, temperature_buffer_names
 from .measure import (FullResolutionLoss, get_temperature, set_temperature,
-                      unwrap_model)
+                      temperature_as_list, temperature_modules, unwrap_model)
 from .report import curve_lines, plot_report, save_report
 from .search import CachedFunction, brent_search, grid_sweep, grid_values
 from .tuner import MODES, tune_temperature
@@ -20,7 +20,8 @@ __all__ = [
     'build_full_resolution_dataloader', 'build_full_resolution_dataset',
     'full_resolution_pipeline', 'training_data_samples',
     'learn_temperatures', 'temperature_buffer_names', 'FullResolutionLoss',
-    'get_temperature', 'set_temperature', 'unwrap_model', 'curve_lines',
+    'get_temperature', 'set_temperature', 'temperature_as_list',
+    'temperature_modules', 'unwrap_model', 'curve_lines',
     'plot_report', 'save_report', 'CachedFunction', 'brent_search',
     'grid_sweep', 'grid_values', 'MODES', 'tune_temperature'
 ]

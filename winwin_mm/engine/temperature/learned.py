@@ -13,14 +13,13 @@ from torch.func import functional_call
 from torch.utils.data import DataLoader
 
 from .measure import (Temperature, get_temperature, set_temperature,
-                      sum_losses, unwrap_model)
+                      sum_losses, temperature_modules, unwrap_model)
 
 
 def temperature_buffer_names(model: nn.Module) -> List[str]:
-    """Names of the per-head ``temperature`` buffers (one per attention
-    layer, in ``set_temperature``'s layer order)."""
-    return [name for name, _ in model.named_buffers()
-            if name.rsplit('.', 1)[-1] == 'temperature']
+    """Names of the per-head ``temperature`` buffers, in the order of the
+    model's ``temperature_modules()`` (encoder, then decoder)."""
+    return [f'{name}.temperature' for name in temperature_modules(model)]
 
 
 def _cycle(dataloader: DataLoader):
@@ -61,14 +60,15 @@ def learn_temperatures(model: nn.Module, dataloader: DataLoader,
     model = unwrap_model(model)
     if init is not None:
         set_temperature(model, init)
-    start = get_temperature(model).float()  # L, H
     names = temperature_buffer_names(model)
-    if len(names) != start.shape[0]:
-        raise ValueError(f'{len(names)} temperature buffers but '
-                         f'get_temperature() has {start.shape[0]} layers')
     device = next(model.parameters()).device
-    log_m = nn.Parameter(start.log().to(device))  # L, H
-    optimizer = torch.optim.Adam([log_m], lr=lr)
+    # One log-multiplier row per attention module (head counts may differ
+    # between encoder and decoder).
+    start = [m.temperature.detach().float()
+             for m in temperature_modules(model).values()]
+    log_m = nn.ParameterList(
+        [nn.Parameter(t.log().to(device)) for t in start])
+    optimizer = torch.optim.Adam(log_m.parameters(), lr=lr)
 
     frozen = {p: p.requires_grad for p in model.parameters()}
     for p in model.parameters():
@@ -80,13 +80,13 @@ def learn_temperatures(model: nn.Module, dataloader: DataLoader,
     try:
         for step in range(num_iters):
             data_batch = next(batches)
-            m = log_m.exp()  # L, H
-            buffers = {name: m[i] for i, name in enumerate(names)}
+            buffers = {name: row.exp() for name, row in zip(names, log_m)}
             data = model.data_preprocessor(data_batch, True)
             loss = _loss_with(model, buffers, data)
             optimizer.zero_grad()
             loss.backward()
-            all_reduce(log_m.grad, op='mean')
+            for row in log_m:
+                all_reduce(row.grad, op='mean')
             optimizer.step()
             losses.append(loss.item())
             images += len(data_batch['inputs'])
@@ -96,7 +96,7 @@ def learn_temperatures(model: nn.Module, dataloader: DataLoader,
                 recent = losses[-log_interval:]
                 print_log(f'learned temperature: step {step + 1}/{num_iters}'
                           f' loss {sum(recent) / len(recent):.5f} mean '
-                          f'multiplier {float(log_m.exp().mean()):.4f}',
+                          f'multiplier {_mean_multiplier(log_m):.4f}',
                           logger='current')
     finally:
         for p, flag in frozen.items():
@@ -104,10 +104,16 @@ def learn_temperatures(model: nn.Module, dataloader: DataLoader,
         model.train(was_training)
     if bar is not None:
         bar.file.write('\n')
-    learned = log_m.detach().exp().cpu()
+    learned = [row.detach().exp().cpu() for row in log_m]
+    if len({row.numel() for row in learned}) == 1:
+        learned = torch.stack(learned)  # A, H
     set_temperature(model, learned)
     return dict(temperature=learned, losses=losses,
                 forward_backward_passes=images * get_world_size())
+
+
+def _mean_multiplier(log_m: nn.ParameterList) -> float:
+    return float(torch.cat([row.detach().exp() for row in log_m]).mean())
 
 
 def _loss_with(model: nn.Module, buffers: Dict[str, Tensor],

@@ -1,5 +1,5 @@
 """Mean full-resolution training loss of a model for a temperature."""
-from typing import Dict, Union
+from typing import Dict, List, Union
 
 import torch
 import torch.nn as nn
@@ -10,7 +10,7 @@ from mmengine.utils import ProgressBar
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-Temperature = Union[float, Tensor]  # one value, or (num_layers, num_heads)
+from ...models.utils import NoTemperatureError, Temperature
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -18,27 +18,42 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     return model.module if is_model_wrapper(model) else model
 
 
-def get_temperature(model: nn.Module) -> Tensor:
-    """The model's multipliers, ``(num_layers, num_heads)``.
+def temperature_modules(model: nn.Module) -> Dict[str, nn.Module]:
+    """The model's attention modules with a temperature, through its one
+    public method ``temperature_modules()`` (see
+    ``winwin_mm/models/utils/temperature.py``).
 
-    Args:
-        model: an unwrapped model with ``get_temperature()``, or a
-            segmentor whose backbone has one.
+    Raises:
+        NoTemperatureError: the model has none (e.g. an Iwin backbone), or
+            is not a Win-Win model.
     """
-    for owner in (model, getattr(model, 'backbone', None)):
-        if hasattr(owner, 'get_temperature'):
-            return owner.get_temperature()
-    raise AttributeError(f'{type(model).__name__} has no get_temperature() '
-                         '(nor has its backbone)')
+    model = unwrap_model(model)
+    if not hasattr(model, 'temperature_modules'):
+        raise NoTemperatureError(
+            f'{type(model).__name__} has no temperature_modules(): only '
+            'Win-Win models (WinWinEncoderDecoder, WinWinDepthEstimator, '
+            'WinWinFlowEstimator) have attention temperatures to tune')
+    return model.temperature_modules()
+
+
+def get_temperature(model: nn.Module) -> Union[Tensor, List[Tensor]]:
+    """The model's multipliers, ``(num_layers, num_heads)`` (one row per
+    attention module), or per-module tensors if the head counts differ."""
+    temperature_modules(model)  # the clear error for models without any
+    return unwrap_model(model).get_temperature()
 
 
 def set_temperature(model: nn.Module, value: Temperature) -> None:
     """Write multipliers through the model's public ``set_temperature``."""
-    if not hasattr(model, 'set_temperature'):
-        raise AttributeError(
-            f'{type(model).__name__} has no set_temperature(): the attention '
-            'temperature cannot be tuned for this model')
-    model.set_temperature(value)
+    temperature_modules(model)
+    unwrap_model(model).set_temperature(value)
+
+
+def temperature_as_list(value: Union[Tensor, List[Tensor]]) -> list:
+    """JSON-ready nested list of multipliers."""
+    if isinstance(value, Tensor):
+        return value.tolist()
+    return [v.tolist() for v in value]
 
 
 def sum_losses(losses: Dict[str, object]) -> Tensor:

@@ -7,7 +7,7 @@ from torch.utils.data import DataLoader
 
 from .learned import learn_temperatures
 from .measure import (FullResolutionLoss, get_temperature, set_temperature,
-                      unwrap_model)
+                      temperature_as_list, unwrap_model)
 from .search import CachedFunction, brent_search, grid_sweep, grid_values
 
 MODES = ('sweep', 'search', 'learned')
@@ -64,7 +64,7 @@ def tune_temperature(model: nn.Module,
     values = grid_values(*grid)
     report = dict(mode=mode, grid=list(grid), grid_size=len(values),
                   num_images=loss_fn.num_images(),
-                  temperature_before=before.tolist(), analytic=analytic)
+                  temperature_before=temperature_as_list(before), analytic=analytic)
 
     best, best_loss = None, None
     if mode == 'sweep':
@@ -85,7 +85,7 @@ def tune_temperature(model: nn.Module,
                                    best_loss, learn_iters, learn_lr, progress)
     report['forward_passes'] = loss_fn.forward_passes
     report['grid_forward_passes'] = len(values) * loss_fn.num_images()
-    report['temperature'] = get_temperature(model).tolist()
+    report['temperature'] = temperature_as_list(get_temperature(model))
     if analytic is not None and best is not None:
         report['analytic_distance'] = abs(analytic - best)
     return report
@@ -109,5 +109,5 @@ def _learn(model: nn.Module, loss_fn: FullResolutionLoss,
               logger='current')
     return dict(start_loss=best_loss, loss=loss, kept=bool(kept),
                 iters=iters, lr=lr, losses=out['losses'],
-                temperature=out['temperature'].tolist(),
+                temperature=temperature_as_list(out['temperature']),
                 forward_backward_passes=out['forward_backward_passes'])

@@ -1,6 +1,6 @@
 """Plain ViT with 2-D RoPE that runs on a few windows or on the whole image."""
 import os.path as osp
-from typing import Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Type, Union
 
 import torch
 import torch.nn as nn
@@ -12,10 +12,10 @@ from mmengine.model.weight_init import trunc_normal_
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from ...structures import as_window_list, check_windows
-from ..layers import RoPEBlock, rope_2d_tables
-from ..layers.window_tokens import (grid_positions, tokens_to_window_maps,
-                                    window_token_index)
+from ...structures import TokenLayout, as_window_list, check_windows
+from ..layers import RoPEAttention, RoPEBlock, rope_2d_tables
+from ..layers.window_tokens import grid_positions, window_token_index
+from ..utils import TemperatureMixin
 
 ARCH_SETTINGS = {
     's': dict(embed_dims=384, num_layers=12, num_heads=6),
@@ -33,7 +33,7 @@ CONVERT_HINT = (
 
 
 @MODELS.register_module()
-class RoPEVisionTransformer(BaseModule):
+class RoPEVisionTransformer(TemperatureMixin, BaseModule):
     """ViT with 2-D RoPE (CroCo layout), no class token, no absolute position
     embedding, trainable on windows (Win-Win) and run on any image size.
 
@@ -42,6 +42,10 @@ class RoPEVisionTransformer(BaseModule):
     image as one sequence (so attention sees real long-range offsets) and
     returns per-window maps folded into the batch. ``windows=None`` is one
     window covering the whole image (padded to the patch size).
+    ``forward_tokens(inputs, windows)`` is the same at token level: the
+    ``(B, L, C)`` tokens per out index and their :class:`TokenLayout`
+    (positions, padding mask, window sizes), for decoders that consume
+    tokens and positions (``RoPECrossDecoder``).
 
     Args:
         arch: preset ``'s'`` (384/12/6), ``'b'`` (768/12/12) or ``'l'``
@@ -65,6 +69,8 @@ class RoPEVisionTransformer(BaseModule):
         with_cp: activation checkpointing per block.
         rope_base: RoPE frequency base (CroCo: 100).
         fused_attn: SDPA attention (False: explicit softmax, for checks).
+        attn_layer: the blocks' attention class (default
+            :class:`RoPEAttention`); see ``RoPEBlock``.
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=PATH)`` with a
             file written by ``tools/convert_croco.py``.
     """
@@ -88,6 +94,7 @@ class RoPEVisionTransformer(BaseModule):
                  with_cp: bool = False,
                  rope_base: float = 100.,
                  fused_attn: bool = True,
+                 attn_layer: Type[nn.Module] = RoPEAttention,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         preset = dict(ARCH_SETTINGS['b'])
@@ -123,7 +130,7 @@ class RoPEVisionTransformer(BaseModule):
         self.layers = nn.ModuleList([
             RoPEBlock(self.embed_dims, self.num_heads, mlp_ratio, qkv_bias,
                       drop_rate, attn_drop_rate, dpr[i], norm_cfg, act_cfg,
-                      fused_attn) for i in range(self.num_layers)
+                      fused_attn, attn_layer) for i in range(self.num_layers)
         ])
         if final_norm:
             self.norm = build_norm_layer(norm_cfg, self.embed_dims)[1]
@@ -152,28 +159,12 @@ class RoPEVisionTransformer(BaseModule):
         nn.init.zeros_(self.patch_embed.proj.bias)
 
     # ------------------------------------------------------------ temperature
-    def set_temperature(self, value: Union[float, Tensor]) -> None:
-        """Set the attention temperature multiplier (1.0 = ``D^-0.5``).
-
-        Args:
-            value: one float for every head of every layer, or a tensor of
-                shape ``(num_layers, num_heads)``.
-        """
-        value = torch.as_tensor(value, dtype=torch.float32)
-        if value.dim() == 0:
-            value = value.expand(self.num_layers, self.num_heads)
-        if tuple(value.shape) != (self.num_layers, self.num_heads):
-            raise ValueError(
-                'temperature must be a float or a tensor of shape '
-                f'(num_layers, num_heads)=({self.num_layers}, '
-                f'{self.num_heads}), got {tuple(value.shape)}')
-        for layer, v in zip(self.layers, value):
-            layer.attn.temperature.copy_(v)
-
-    def get_temperature(self) -> Tensor:
-        """The multipliers as a ``(num_layers, num_heads)`` tensor."""
-        return torch.stack([l.attn.temperature.detach().clone()
-                            for l in self.layers])
+    def temperature_modules(self) -> Dict[str, nn.Module]:
+        """``{'layers.i.attn': attention}`` of every block, in order; the
+        multipliers of ``set_temperature``/``get_temperature`` are their
+        ``temperature`` buffers, ``(num_layers, num_heads)``."""
+        return {f'layers.{i}.attn': layer.attn
+                for i, layer in enumerate(self.layers)}
 
     # ------------------------------------------------------------- lr decay
     def get_layer_depth(self, param_name: str,
@@ -196,11 +187,27 @@ class RoPEVisionTransformer(BaseModule):
         return self.patch_size
 
     # ---------------------------------------------------------------- forward
-    def _embed_windows(self, inputs: Tensor, windows):
-        """Embed only the windows' tokens. Returns tokens ``(B, L, C)``,
-        positions ``(B, L, 2)``, mask ``(B, L)`` or None, window sizes."""
+    def embed(self, inputs: Tensor,
+              windows=None) -> Tuple[Tensor, TokenLayout]:
+        """Patch-embed the whole image (padded to the patch size) or only
+        the windows' tokens.
+
+        Args:
+            inputs: ``(B, C_in, H, W)`` images.
+            windows: None or pixel boxes, see :meth:`forward`.
+
+        Returns:
+            Tokens ``(B, L, C)`` and their :class:`TokenLayout`.
+        """
         B, Cin, H, W = inputs.shape
         p = self.patch_size
+        if windows is None:
+            inputs = F.pad(inputs, (0, -W % p, 0, -H % p))
+            x = self.patch_embed.proj(inputs)  # B, C, gh, gw
+            gh, gw = x.shape[-2:]
+            x = x.flatten(2).transpose(1, 2)  # B, N, C
+            positions = grid_positions(gh, gw, x.device).expand(B, -1, -1)
+            return x, TokenLayout(positions, None, [[(gh, gw)]] * B, True)
         wins = as_window_list(windows, B, inputs.device)
         for b, boxes in enumerate(wins):
             check_windows(boxes, H, W, p, b)
@@ -212,8 +219,42 @@ class RoPEVisionTransformer(BaseModule):
         patches = patches.gather(
             1, index.unsqueeze(-1).expand(-1, -1, patches.shape[-1]))
         proj = self.patch_embed.proj
-        tokens = F.linear(patches, proj.weight.flatten(1), proj.bias)
-        return tokens, positions, mask, sizes  # B, L, C
+        x = F.linear(patches, proj.weight.flatten(1), proj.bias)  # B, L, C
+        return x, TokenLayout(positions, mask, sizes)
+
+    def forward_tokens(self, inputs: Tensor, windows=None
+                       ) -> Tuple[List[Tensor], TokenLayout]:
+        """Token-level forward.
+
+        Args:
+            inputs: ``(B, 3, H, W)`` images, any size.
+            windows: None (whole image) or pixel boxes ``(B, K, 4)`` /
+                list of ``(K_b, 4)`` as ``(x1, y1, x2, y2)``, see
+                ``winwin_mm/structures/windows.py``.
+
+        Returns:
+            One ``(B, L, C)`` token tensor per out index (the last block's
+            through the final norm) and the :class:`TokenLayout` that gives
+            each token's position, the padding mask and the window sizes.
+        """
+        x, layout = self.embed(inputs, windows)
+        x = self.drop_after_pos(x)
+        rope = rope_2d_tables(layout.positions,
+                              self.embed_dims // self.num_heads,
+                              self.rope_base)  # 2 x (B, 1, L, D)
+        outs = []
+        for i, layer in enumerate(self.layers):
+            if self.with_cp and x.requires_grad:
+                x = cp.checkpoint(layer, x, rope, layout.mask,
+                                  use_reentrant=False)
+            else:
+                x = layer(x, rope, layout.mask)  # B, L, C
+            if i in self.out_indices:
+                out = x
+                if i == self.num_layers - 1 and self.final_norm:
+                    out = self.norm(out)
+                outs.append(out)  # B, L, C
+        return outs, layout
 
     def forward(self, inputs: Tensor,
                 windows=None) -> Tuple[Tensor, ...]:
@@ -228,35 +269,5 @@ class RoPEVisionTransformer(BaseModule):
             One ``(B*K, C, h, w)`` map per out index; window k of image b is
             row ``b*K + k``. Whole image: ``(B, C, ceil(H/p), ceil(W/p))``.
         """
-        B = inputs.shape[0]
-        if windows is None:
-            p = self.patch_size
-            H, W = inputs.shape[-2:]
-            inputs = F.pad(inputs, (0, -W % p, 0, -H % p))
-            x = self.patch_embed.proj(inputs)  # B, C, gh, gw
-            gh, gw = x.shape[-2:]
-            x = x.flatten(2).transpose(1, 2)  # B, N, C
-            positions = grid_positions(gh, gw, x.device).expand(B, -1, -1)
-            mask, sizes = None, [[(gh, gw)]] * B
-        else:
-            x, positions, mask, sizes = self._embed_windows(inputs, windows)
-        x = self.drop_after_pos(x)
-        rope = rope_2d_tables(positions, self.embed_dims // self.num_heads,
-                              self.rope_base)  # 2 x (B, 1, N, D)
-
-        outs = []
-        for i, layer in enumerate(self.layers):
-            if self.with_cp and x.requires_grad:
-                x = cp.checkpoint(layer, x, rope, mask, use_reentrant=False)
-            else:
-                x = layer(x, rope, mask)  # B, N, C
-            if i in self.out_indices:
-                out = x
-                if i == self.num_layers - 1 and self.final_norm:
-                    out = self.norm(out)
-                if windows is None:
-                    out = out.transpose(1, 2).reshape(B, -1, *sizes[0][0])
-                else:
-                    out = tokens_to_window_maps(out, sizes)
-                outs.append(out)  # B*K, C, h, w
-        return tuple(outs)
+        outs, layout = self.forward_tokens(inputs, windows)
+        return tuple(layout.to_maps(out) for out in outs)  # B*K, C, h, w

@@ -13,11 +13,10 @@ with zeros to an even number of tokens and crops the output back to
 result there is exactly the unpadded computation.
 
 Weights of CroCo's ``DPTOutputAdapter`` load 1:1 after
-:func:`convert_croco_dpt_state_dict` (see :func:`croco_dpt_key_map`).
+``winwin_mm.utils.croco.convert_croco_dpt_state_dict``.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -214,74 +213,3 @@ class WinDPTHead(BaseDecodeHead):
         feat = self.decode(maps)  # N, last_dim, 16(h+pad_h), 16(w+pad_w)
         feat = feat[..., :16 * h, :16 * w]  # N, last_dim, 16h, 16w
         return self.cls_seg(feat)  # N, out_channels, 16h, 16w
-
-
-def croco_dpt_key_map() -> Dict[str, Optional[str]]:
-    """Module-prefix map from CroCo's ``DPTOutputAdapter`` to WinDPTHead.
-
-    Keys are relative to the adapter (CroCo-Flow stores them under
-    ``head.dpt.``). CroCo registers each reassembly and ``layer_rn`` conv
-    twice (``act_{i}_postprocess`` and ``act_postprocess.{i-1}``;
-    ``scratch.layer{i}_rn`` and ``scratch.layer_rn.{i-1}``): both aliases map
-    to the same target. ``None`` marks weights that are dropped:
-    ``refinenet4.resConfUnit1`` is never used by CroCo's forward.
-
-    Returns:
-        dict[str, str | None]: CroCo prefix -> WinDPTHead prefix.
-    """
-    key_map: Dict[str, Optional[str]] = {}
-    for i in range(4):
-        for j, part in ((0, 'proj'), (1, 'resample')):
-            target = f'reassemble.{i}.{part}'
-            key_map[f'act_postprocess.{i}.{j}'] = target
-            key_map[f'act_{i + 1}_postprocess.{j}'] = target
-        key_map[f'scratch.layer{i + 1}_rn'] = f'feature_projs.{i}'
-        key_map[f'scratch.layer_rn.{i}'] = f'feature_projs.{i}'
-        refine = f'scratch.refinenet{i + 1}'
-        key_map[f'{refine}.resConfUnit1'] = (
-            f'fusions.{i}.skip_unit' if i < 3 else None)
-        key_map[f'{refine}.resConfUnit2'] = f'fusions.{i}.path_unit'
-        key_map[f'{refine}.out_conv'] = f'fusions.{i}.out_conv'
-    key_map['head.0'] = 'head_conv1'
-    key_map['head.2'] = 'head_conv2'
-    key_map['head.4'] = 'conv_seg'
-    return key_map
-
-
-def convert_croco_dpt_state_dict(state_dict: Dict[str, Tensor],
-                                 prefix: str = 'head.dpt.'
-                                 ) -> Dict[str, Tensor]:
-    """Rename the DPT weights of a CroCo(-Flow) state dict for WinDPTHead.
-
-    Args:
-        state_dict (dict[str, Tensor]): Full or head-only CroCo state dict;
-            only keys starting with ``prefix`` are read.
-        prefix (str): Where the adapter lives. Defaults to ``'head.dpt.'``.
-
-    Returns:
-        dict[str, Tensor]: Loads into ``WinDPTHead`` with ``strict=True``.
-
-    Raises:
-        KeyError: A key under ``prefix`` that the map does not know.
-        ValueError: Two aliases of one weight hold different values.
-    """
-    key_map = croco_dpt_key_map()
-    out: Dict[str, Tensor] = {}
-    for key, value in state_dict.items():
-        if not key.startswith(prefix):
-            continue
-        parts = key[len(prefix):].split('.')
-        # Longest mapped module prefix, e.g. 'scratch.refinenet1.out_conv'.
-        for n in range(len(parts) - 1, 0, -1):
-            module = '.'.join(parts[:n])
-            if module in key_map:
-                break
-        else:
-            raise KeyError(f'unknown CroCo DPT key {key!r}')
-        if key_map[module] is None:
-            continue
-        new_key = '.'.join([key_map[module]] + parts[n:])
-        if new_key in out and not torch.equal(out[new_key], value):
-            raise ValueError(f'aliases of {new_key!r} differ ({key!r})')
-        out[new_key] = value
-    return out

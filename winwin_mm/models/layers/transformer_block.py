@@ -1,5 +1,5 @@
 """Pre-norm ViT block with RoPE attention (CroCo encoder block layout)."""
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Type
 
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
@@ -45,6 +45,10 @@ class RoPEBlock(nn.Module):
         norm_cfg: norm layer config (CroCo: LN, eps 1e-6).
         act_cfg: MLP activation config.
         fused_attn: attention through ``F.scaled_dot_product_attention``.
+        attn_layer: the attention class (as timm's ``Block(attn_layer=...)``),
+            built as ``attn_layer(embed_dims, num_heads, qkv_bias=...,
+            attn_drop=..., proj_drop=..., fused=...)`` and called as
+            ``attn(x, rope, key_padding_mask, **attn_kwargs)``.
     """
 
     def __init__(self, embed_dims: int, num_heads: int,
@@ -53,12 +57,13 @@ class RoPEBlock(nn.Module):
                  drop_path_rate: float = 0.,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
                  act_cfg: dict = dict(type='GELU'),
-                 fused_attn: bool = True) -> None:
+                 fused_attn: bool = True,
+                 attn_layer: Type[nn.Module] = RoPEAttention) -> None:
         super().__init__()
         self.norm1 = build_norm_layer(norm_cfg, embed_dims)[1]
-        self.attn = RoPEAttention(embed_dims, num_heads, qkv_bias=qkv_bias,
-                                  attn_drop=attn_drop_rate,
-                                  proj_drop=drop_rate, fused=fused_attn)
+        self.attn = attn_layer(embed_dims, num_heads, qkv_bias=qkv_bias,
+                               attn_drop=attn_drop_rate, proj_drop=drop_rate,
+                               fused=fused_attn)
         self.drop_path = (DropPath(drop_path_rate) if drop_path_rate > 0
                           else nn.Identity())
         self.norm2 = build_norm_layer(norm_cfg, embed_dims)[1]
@@ -66,8 +71,10 @@ class RoPEBlock(nn.Module):
                        drop_rate)
 
     def forward(self, x: Tensor, rope: Tuple[Tensor, Tensor],
-                key_padding_mask: Optional[Tensor] = None) -> Tensor:
-        """``x``: ``(B, N, C)`` -> ``(B, N, C)``."""
+                key_padding_mask: Optional[Tensor] = None,
+                **attn_kwargs) -> Tensor:
+        """``x``: ``(B, N, C)`` -> ``(B, N, C)``; ``attn_kwargs`` go to the
+        attention (e.g. ``context``/``context_rope`` for cross-attention)."""
         x = x + self.drop_path(self.attn(self.norm1(x), rope,
-                                         key_padding_mask))
+                                         key_padding_mask, **attn_kwargs))
         return x + self.drop_path(self.mlp(self.norm2(x)))

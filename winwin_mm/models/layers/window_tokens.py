@@ -1,5 +1,5 @@
-"""Gather the tokens of pixel windows into one sequence per image, and
-scatter the sequence back into per-window feature maps.
+"""Gather the tokens of pixel windows into one sequence per image (the
+inverse, sequence -> per-window maps, is ``TokenLayout.to_maps``).
 
 Pure tensor functions; the window box format is the one documented in
 ``winwin_mm/structures/windows.py``.
@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-WindowSizes = List[List[Tuple[int, int]]]  # per image, per window: (h, w)
+from ...structures.tokens import WindowSizes
 
 
 def grid_positions(height: int, width: int, device=None) -> Tensor:
@@ -57,23 +57,3 @@ def window_token_index(windows: List[Tensor], patch_size: int, grid_width: int
     index = torch.stack([F.pad(i, (0, L - len(i))) for i in indices])  # B, L
     positions = torch.stack([index // grid_width, index % grid_width], -1)
     return index, positions, mask, sizes
-
-
-def tokens_to_window_maps(tokens: Tensor, sizes: WindowSizes) -> Tensor:
-    """Split ``(B, L, C)`` window sequences into per-window maps.
-
-    Returns:
-        ``(sum_b K_b, C, h_max, w_max)``; windows smaller than the largest
-        are zero-padded right/bottom (their labels are padded with ignore).
-    """
-    hmax = max(h for hw in sizes for h, _ in hw)
-    wmax = max(w for hw in sizes for _, w in hw)
-    maps = []
-    for b, hw in enumerate(sizes):
-        start = 0
-        for h, w in hw:
-            m = tokens[b, start:start + h * w].transpose(0, 1)  # C, h*w
-            m = m.reshape(-1, h, w)  # C, h, w
-            maps.append(F.pad(m, (0, wmax - w, 0, hmax - h)))
-            start += h * w
-    return torch.stack(maps)  # B*K, C, h_max, w_max

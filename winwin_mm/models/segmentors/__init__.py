@@ -1,2 +1,3 @@
+from .winwin_mixin import WinWinMixin  # noqa: F401
 from .winwin_encoder_decoder import WinWinEncoderDecoder  # noqa: F401
 from .winwin_depth_estimator import WinWinDepthEstimator  # noqa: F401

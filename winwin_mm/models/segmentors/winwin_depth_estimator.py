@@ -1,21 +1,19 @@
 """Depth estimator that trains on windows and predicts whole images."""
-from typing import List, Tuple
+from typing import Dict, List, Optional
 
-import torch
 from mmseg.models.segmentors import DepthEstimator, EncoderDecoder
 from mmseg.registry import MODELS
-from mmseg.utils import SampleList
 from torch import Tensor
 
-from .winwin_encoder_decoder import WinWinEncoderDecoder
+from .winwin_mixin import WinWinMixin
 
 
 @MODELS.register_module()
-class WinWinDepthEstimator(WinWinEncoderDecoder, DepthEstimator):
+class WinWinDepthEstimator(WinWinMixin, DepthEstimator):
     """mmseg ``DepthEstimator`` for Win-Win training.
 
-    Training is :class:`WinWinEncoderDecoder`'s: the backbone sees only the
-    windows of ``data_sample.metainfo['windows']`` (from ``RandomWindows``),
+    Training (:class:`WinWinMixin`): the backbone sees only the windows of
+    ``data_sample.metainfo['windows']`` (from ``RandomWindows``),
     ``gt_depth_map`` is cropped to each window (smaller windows padded with
     0 = invalid depth) and a depth head (``ConvNeXtDepthHead``,
     ``WinDPTDepthHead``, ...) computes its loss per window.
@@ -45,24 +43,13 @@ class WinWinDepthEstimator(WinWinEncoderDecoder, DepthEstimator):
         # tiling: test_cfg=dict(mode='slide', crop_size=(224, 224),
         #                       stride=(160, 160))
 
-    Takes the same arguments as mmseg's ``DepthEstimator``.
+    Takes the same arguments as mmseg's ``DepthEstimator`` (whose
+    ``extract_feat(inputs, metas)`` stays as it is: the window path uses
+    ``extract_window_feat``).
     """
 
-    def _batch_windows(self, inputs: Tensor,
-                       data_samples: SampleList) -> Tuple[List[Tensor], bool]:
-        """Per-image pixel boxes; one whole-image box per image when
-        ``train_cfg.whole_image`` (no warning: it is the intent)."""
-        if not (self.train_cfg or {}).get('whole_image', False):
-            return super()._batch_windows(inputs, data_samples)
-        if any('windows' in ds.metainfo for ds in data_samples):
-            raise ValueError('train_cfg.whole_image=True but the data '
-                             'samples carry "windows": remove RandomWindows '
-                             'from the train pipeline')
-        d = self.backbone_size_divisor
-        H, W = inputs.shape[-2:]
-        box = torch.tensor([[0, 0, W + (-W % d), H + (-H % d)]],
-                           device=inputs.device)  # 1, 4
-        return [box] * len(data_samples), False
+    # 0 = invalid depth: padding never enters the loss.
+    gt_fields: Dict[str, Optional[float]] = {'gt_depth_map': 0.}
 
     def inference(self, inputs: Tensor,
                   batch_img_metas: List[dict]) -> Tensor:

@@ -1,0 +1,219 @@
+"""The window machinery shared by every Win-Win task model.
+
+Segmentation (:class:`WinWinEncoderDecoder`), depth
+(:class:`WinWinDepthEstimator`) and flow (:class:`WinWinFlowEstimator`) mix
+this into their mmseg base class. It owns the only task-independent parts of
+Win-Win: reading the window boxes from the data samples (or one whole-image
+box), cropping the ground truth per window with a per-task table of fields
+and pad values, the padded whole-image forward, layer-wise lr decay and the
+temperature protocol. A task supplies ``gt_fields`` and, where its inputs are
+not a single image, ``extract_train_feat``.
+"""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+from mmseg.utils import SampleList
+from torch import Tensor
+
+from ...structures import crop_windows
+from ..utils import TemperatureMixin, collect_temperature_modules
+
+
+class WinWinMixin(TemperatureMixin):
+    """Window batching, ground-truth cropping and whole-image forward.
+
+    Training reads pixel boxes from ``data_sample.metainfo[windows_key]``
+    (added by ``RandomWindows``) and crops every ``gt_fields`` map to them,
+    so heads, losses and metrics see ordinary (per-window) samples.
+    ``train_cfg=dict(whole_image=True)`` is the full-resolution baseline:
+    one whole-image window per sample, and samples that carry windows are
+    refused. A training pipeline without windows also trains on whole
+    images, with a warning.
+
+    Class attributes:
+        gt_fields: ground-truth pixel fields cropped per window, mapped to
+            the value that pads smaller windows (``None`` = the decode
+            head's ``ignore_index``).
+        windows_key: the metainfo key of the (frame-1) boxes.
+    """
+
+    gt_fields: Dict[str, Optional[float]] = {}
+    windows_key: str = 'windows'
+    _warned_no_windows = False
+
+    # ------------------------------------------------------------- geometry
+    @property
+    def backbone_size_divisor(self) -> int:
+        """Inputs are padded to a multiple of this (the patch size)."""
+        return int(getattr(self.backbone, 'size_divisor', 1))
+
+    def whole_image_windows(self, inputs: Tensor, num: int) -> List[Tensor]:
+        """One box per image covering the input padded to the size
+        divisor: the backbone's whole-image output has exactly this extent.
+
+        Returns:
+            ``num`` int64 ``(1, 4)`` boxes ``(0, 0, W_pad, H_pad)``.
+        """
+        d = self.backbone_size_divisor
+        H, W = inputs.shape[-2:]
+        box = torch.tensor([[0, 0, W + (-W % d), H + (-H % d)]],
+                           device=inputs.device)  # 1, 4
+        return [box] * num
+
+    def _batch_windows(self, inputs: Tensor, data_samples: SampleList,
+                       key: Optional[str] = None
+                       ) -> Tuple[List[Tensor], bool]:
+        """Per-image pixel boxes, and whether they came from the samples.
+
+        Args:
+            inputs: the batch, ``(B, C, H, W)``.
+            data_samples: its samples.
+            key: metainfo key of the boxes (default ``windows_key``).
+
+        Returns:
+            ``B`` int64 ``(K_b, 4)`` boxes, and False when they are the
+            whole-image boxes (``train_cfg.whole_image``, or no windows).
+        """
+        key = key or self.windows_key
+        found = [key in ds.metainfo for ds in data_samples]
+        if (self.train_cfg or {}).get('whole_image', False):
+            if any(found):
+                raise ValueError(
+                    f'train_cfg.whole_image=True but the data samples carry '
+                    f'"{key}": remove RandomWindows from the train pipeline')
+            return self.whole_image_windows(inputs, len(data_samples)), False
+        if any(found) and not all(found):
+            raise ValueError(f'some data samples have "{key}" in their '
+                             'metainfo and some do not: put RandomWindows in '
+                             'every training pipeline of the dataset')
+        if all(found):
+            return [torch.as_tensor(ds.metainfo[key], dtype=torch.long,
+                                    device=inputs.device).reshape(-1, 4)
+                    for ds in data_samples], True
+        # Whole-image losses outside training (temperature tuning) are
+        # intended; only warn about a training pipeline without windows.
+        if self.training and not WinWinMixin._warned_no_windows:
+            print_log(f'{type(self).__name__}: no "{key}" in the data samples '
+                      '(is RandomWindows in the train pipeline and "windows" '
+                      'in PackSegInputs.meta_keys?); training on whole images',
+                      logger='current', level=30)
+            WinWinMixin._warned_no_windows = True
+        return self.whole_image_windows(inputs, len(data_samples)), False
+
+    def crop_data_samples(self, data_samples: SampleList,
+                          windows: List[Tensor]) -> SampleList:
+        """One data sample per window with its ground truth cropped.
+
+        Windows smaller than the largest of the batch are padded with the
+        field's pad value (``gt_fields``), matching the zero-padded
+        per-window feature maps of the backbone. Metainfo gets ``window``
+        (the box) and ``img_shape`` (its size).
+        """
+        crops = {}
+        for field, pad in self.gt_fields.items():
+            if field in data_samples[0]:
+                pad = self.decode_head.ignore_index if pad is None else pad
+                maps = torch.stack([ds.get(field).data
+                                    for ds in data_samples])  # B, C, H, W
+                crops[field] = crop_windows(maps, windows, pad_value=pad)
+        out, row = [], 0
+        for ds, boxes in zip(data_samples, windows):
+            for box in boxes.tolist():
+                sample = SegDataSample(metainfo=dict(
+                    ds.metainfo, window=box,
+                    img_shape=(box[3] - box[1], box[2] - box[0])))
+                for field, maps in crops.items():
+                    sample.set_data({field: PixelData(data=maps[row])})
+                out.append(sample)
+                row += 1
+        return out
+
+    # ---------------------------------------------------------------- train
+    def extract_window_feat(self, inputs: Tensor,
+                            windows: Optional[List[Tensor]] = None
+                            ) -> List[Tensor]:
+        """Backbone (+ neck) maps; with windows ``(sum_b K_b, C, h, w)``,
+        without ``(B, C, h, w)`` of the whole (padded) image."""
+        if windows is None:
+            x = self.backbone(inputs)
+        else:
+            x = self.backbone(inputs, windows)
+        if self.with_neck:
+            x = self.neck(x)
+        return x
+
+    def extract_train_feat(self, inputs: Tensor, data_samples: SampleList,
+                           windows: Optional[List[Tensor]]) -> List[Tensor]:
+        """Features of a training batch, one row per frame-1 window.
+
+        Args:
+            inputs: the batch.
+            data_samples: its samples (a task with a second window set,
+                e.g. flow's frame 2, reads it from here).
+            windows: the boxes, or None for whole images.
+        """
+        return self.extract_window_feat(inputs, windows)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """Losses of the decode (and auxiliary) heads on the windows."""
+        windows, from_samples = self._batch_windows(inputs, data_samples)
+        x = self.extract_train_feat(inputs, data_samples,
+                                    windows if from_samples else None)
+        window_samples = self.crop_data_samples(data_samples, windows)
+        losses = self._decode_head_forward_train(x, window_samples)
+        if getattr(self, 'with_auxiliary_head', False):
+            losses.update(
+                self._auxiliary_head_forward_train(x, window_samples))
+        return losses
+
+    # ----------------------------------------------------------------- test
+    def pad_to_divisor(self, inputs: Tensor) -> Tensor:
+        """Pad right/bottom with zeros to the backbone's size divisor."""
+        H, W = inputs.shape[-2:]
+        d = self.backbone_size_divisor
+        return F.pad(inputs, (0, -W % d, 0, -H % d))
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Whole-image head output ``(B, C, H, W)`` in one forward pass.
+
+        The input is padded to the backbone's size divisor so that the head
+        output covers an exact multiple of the feature stride; the output is
+        resized to the padded size and cropped, so no pixel is misplaced.
+        """
+        H, W = inputs.shape[-2:]
+        padded = self.pad_to_divisor(inputs)
+        x = self.extract_window_feat(padded)
+        size = torch.Size(padded.shape[-2:])
+        metas = [dict(m, img_shape=size, pad_shape=size)
+                 for m in batch_img_metas]
+        out = self.decode_head.predict(x, metas, self.test_cfg)
+        return out[..., :H, :W]
+
+    # -------------------------------------------------------------- helpers
+    def get_layer_depth(self, param_name: str) -> Tuple[int, int]:
+        """Layer depth for mmpretrain's ``LearningRateDecayOptimWrapper
+        Constructor`` (delegates to the backbone)."""
+        if not hasattr(self.backbone, 'get_layer_depth'):
+            raise NotImplementedError(
+                f'{type(self.backbone).__name__} has no get_layer_depth(): '
+                'layer-wise lr decay is not available for it')
+        return self.backbone.get_layer_depth(param_name, 'backbone.')
+
+    def temperature_modules(self) -> Dict[str, nn.Module]:
+        """Every attention with a temperature, encoder then decoder:
+        ``{'backbone.layers.i.attn': ..., 'decoder.blocks.j.attn': ...}``.
+
+        Raises:
+            NoTemperatureError: e.g. with an ``IwinTransformer`` backbone.
+        """
+        return collect_temperature_modules(
+            dict(backbone=self.backbone,
+                 decoder=getattr(self, 'decoder', None)),
+            f'{type(self).__name__} with a {type(self.backbone).__name__} '
+            'backbone')

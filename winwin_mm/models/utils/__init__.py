@@ -1,0 +1,5 @@
+from .temperature import (NoTemperatureError, Temperature, TemperatureMixin,
+                          collect_temperature_modules)
+
+__all__ = ['NoTemperatureError', 'Temperature', 'TemperatureMixin',
+           'collect_temperature_modules']
