@@ -5,6 +5,6 @@ config) registers every component in mmsegmentation's registries: models,
 transforms, datasets, metrics and hooks. Registration is the only thing the
 import does.
 """
-from . import datasets, engine, models, structures  # noqa: F401  (registers)
+from . import apis, datasets, engine, models, structures  # noqa: F401
 
 __version__ = '0.1.0'

@@ -1,1 +1,2 @@
-from . import backbones, decode_heads, layers, segmentors  # noqa: F401
+from . import (backbones, data_preprocessors, decode_heads,  # noqa: F401
+               decoders, layers, losses, segmentors)

@@ -1,0 +1,3 @@
+from .flow import inference_flow
+
+__all__ = ['inference_flow']

@@ -1,0 +1,3 @@
+from .flow_data_preprocessor import FlowDataPreProcessor
+
+__all__ = ['FlowDataPreProcessor']

@@ -1,0 +1,1 @@
+from .rope_cross_decoder import RoPECrossDecoder  # noqa: F401

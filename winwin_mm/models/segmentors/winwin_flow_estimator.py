@@ -1,0 +1,245 @@
+"""Optical flow with Win-Win: CroCo-Flow trained on windows of both frames,
+run on whole frames in one pass."""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.models.losses import CrossEntropyLoss
+from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg.utils import OptSampleList, SampleList
+from torch import Tensor
+
+from ..losses import flow_valid_mask
+from .flow_tiling import tiled_flow
+from .winwin_mixin import WinWinMixin
+
+
+@MODELS.register_module()
+class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
+    """CroCo-Flow-style optical flow with Win-Win training.
+
+    Inputs are ``(B, 6, H, W)`` pairs (frame 1 in channels 0-2, frame 2 in
+    3-5, normalised by ``FlowDataPreProcessor``). The ``backbone`` (a
+    ``RoPEVisionTransformer``) encodes both frames in one batched call; the
+    ``decoder`` (a ``RoPECrossDecoder``) lets frame-1 tokens attend to
+    frame-2 tokens; the ``decode_head`` (e.g. ``WinDPTHead``,
+    ``num_classes=3``) reads the backbone's ``out_indices`` outputs of frame
+    1, then the decoder's, and regresses ``(u, v, c)`` per pixel.
+
+    Training: frame 1 has N windows (``metainfo['windows']``) and frame 2 M
+    windows of its own (``metainfo['windows2']``, e.g. from
+    ``FlowGuidedWindows``); frame-1 window tokens attend to all frame-2
+    window tokens of the pair at their true positions, and the head and the
+    loss (``decode_head.loss_decode``, e.g. ``LaplacianFlowLoss``) run per
+    frame-1 window on the ground truth cropped to it. Without ``windows2``
+    frame 2 is seen whole. ``train_cfg=dict(whole_image=True)`` trains on
+    whole frames (the full-resolution baseline).
+
+    Test (``test_cfg``): ``mode='whole'`` (default) is one pass over the
+    whole frames; ``mode='tile'`` is CroCo-Flow's tiling baseline with
+    ``crop_size`` (required), ``overlap`` (0.9), ``beta`` (10), ``beta_s``
+    (5) and ``tiles_per_batch`` (8). Predictions are ``pred_flow`` ``(2, H,
+    W)`` and ``pred_flow_conf`` ``(1, H, W)`` (the raw confidence channel:
+    larger = less certain) at ``ori_shape``.
+
+    Example::
+
+        model = dict(
+            type='WinWinFlowEstimator',
+            data_preprocessor=dict(type='FlowDataPreProcessor'),
+            backbone=dict(type='RoPEVisionTransformer', arch='b',
+                          out_indices=(11, )),
+            decoder=dict(type='RoPECrossDecoder', in_channels=768,
+                         out_indices=(3, 7, 11)),
+            decode_head=dict(type='WinDPTHead', in_channels=[768] * 4,
+                             num_classes=3, out_channels=3,
+                             loss_decode=dict(type='LaplacianFlowLoss')),
+            test_cfg=dict(mode='whole'))
+
+    Args:
+        backbone: a ``RoPEVisionTransformer`` config whose ``out_indices``
+            include its last block (the decoder's input).
+        decoder: a ``RoPECrossDecoder`` config.
+        decode_head: a head config with 3 outputs.
+        data_preprocessor: e.g. ``dict(type='FlowDataPreProcessor')``.
+        train_cfg: ``whole_image`` (bool).
+        test_cfg: see above.
+        init_cfg: initialisation config.
+    """
+
+    # NaN flow / False validity: padding of smaller windows is "unknown".
+    gt_fields: Dict[str, Optional[float]] = {
+        'gt_flow': float('nan'), 'gt_flow_valid': 0}
+
+    def __init__(self, backbone: dict, decoder: dict, decode_head: dict,
+                 data_preprocessor: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.decoder = MODELS.build(decoder)
+        self.decode_head = MODELS.build(decode_head)
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg or {}
+        self._check_parts()
+
+    def _check_parts(self) -> None:
+        """Clear errors for parts that cannot work together."""
+        bb = self.backbone
+        if not hasattr(bb, 'forward_tokens'):
+            raise TypeError(f'WinWinFlowEstimator needs a backbone with '
+                            f'forward_tokens() (RoPEVisionTransformer), got '
+                            f'{type(bb).__name__}')
+        if bb.num_layers - 1 not in bb.out_indices:
+            raise ValueError(
+                'WinWinFlowEstimator: backbone.out_indices must include the '
+                f'last block ({bb.num_layers - 1}), whose normalised output '
+                f'feeds the decoder; got {bb.out_indices}')
+        self._last = bb.out_indices.index(bb.num_layers - 1)
+        in_dims = self.decoder.decoder_embed.in_features
+        if in_dims != bb.embed_dims:
+            raise ValueError(f'decoder.in_channels={in_dims} must equal the '
+                             f'backbone width {bb.embed_dims}')
+        losses = self.decode_head.loss_decode
+        losses = losses if isinstance(losses, nn.ModuleList) else [losses]
+        if any(isinstance(loss, CrossEntropyLoss) for loss in losses):
+            raise ValueError('decode_head.loss_decode is a classification '
+                             'loss; set decode_head.loss_decode='
+                             "dict(type='LaplacianFlowLoss') for flow")
+
+    # -------------------------------------------------------------- features
+    def extract_feat(self, inputs: Tensor,
+                     windows: Optional[List[Tensor]] = None,
+                     windows2: Optional[List[Tensor]] = None
+                     ) -> List[Tensor]:
+        """Head inputs: one map per frame-1 window (or whole frame 1).
+
+        Args:
+            inputs: ``(B, 6, H, W)`` pairs.
+            windows: frame-1 boxes (``B`` tensors ``(N_b, 4)``) or None.
+            windows2: frame-2 boxes (``(M_b, 4)``); None with windows = the
+                whole frame 2.
+
+        Returns:
+            The backbone's ``out_indices`` maps of frame 1, then the
+            decoder's, each ``(sum_b N_b, C, h, w)`` (whole: ``(B, C,
+            H/16, W/16)``).
+        """
+        B = inputs.shape[0]
+        frames = torch.cat([inputs[:, :3], inputs[:, 3:]])  # 2B, 3, H, W
+        wins = None
+        if windows is not None:
+            if windows2 is None:
+                windows2 = self.whole_image_windows(inputs, B)
+            wins = list(windows) + list(windows2)  # frame 1s, frame 2s
+        tokens, layout = self.backbone.forward_tokens(frames, wins)
+        lay1, lay2 = layout.select(0, B), layout.select(B, 2 * B)
+        n1, n2 = lay1.positions.shape[1], lay2.positions.shape[1]
+        last = tokens[self._last]  # 2B, L, C
+        dec = self.decoder(last[:B, :n1], last[B:, :n2], lay1, lay2)
+        return ([lay1.to_maps(t[:B]) for t in tokens] +
+                [lay1.to_maps(t) for t in dec])  # each N, C, h, w
+
+    def extract_window_feat(self, inputs: Tensor,
+                            windows: Optional[List[Tensor]] = None
+                            ) -> List[Tensor]:
+        return self.extract_feat(inputs, windows)
+
+    def extract_train_feat(self, inputs: Tensor, data_samples: SampleList,
+                           windows: Optional[List[Tensor]]) -> List[Tensor]:
+        """Frame-1 windows from the mixin; frame-2 windows from
+        ``metainfo['windows2']`` (the whole frame 2 when absent)."""
+        if windows is None:
+            return self.extract_feat(inputs)
+        windows2 = None
+        if all('windows2' in ds.metainfo for ds in data_samples):
+            windows2, _ = self._batch_windows(inputs, data_samples,
+                                              'windows2')
+        return self.extract_feat(inputs, windows, windows2)
+
+    # ----------------------------------------------------------------- train
+    def _decode_head_forward_train(self, x: List[Tensor],
+                                   window_samples: SampleList) -> dict:
+        """Head + ``loss_decode`` per frame-1 window; logs the EPE too."""
+        out = self.decode_head(x)  # N, 3, 16h, 16w
+        gt = torch.stack([s.gt_flow.data for s in window_samples])  # N,2,h,w
+        valid = None
+        if 'gt_flow_valid' in window_samples[0]:
+            valid = torch.stack([s.gt_flow_valid.data
+                                 for s in window_samples])  # N, 1, h, w
+        out = out[..., :gt.shape[-2], :gt.shape[-1]]
+        losses = {}
+        loss_fns = self.decode_head.loss_decode
+        loss_fns = (loss_fns if isinstance(loss_fns, nn.ModuleList)
+                    else [loss_fns])
+        for fn in loss_fns:
+            losses['decode.' + fn.loss_name] = fn(out, gt, valid)
+        with torch.no_grad():
+            mask = flow_valid_mask(gt, valid)
+            epe = (out[:, :2] - torch.nan_to_num(gt)).norm(dim=1)  # N, h, w
+            losses['decode.epe'] = (epe[mask].mean() if mask.any() else
+                                    epe.new_zeros(()))
+        return losses
+
+    # ------------------------------------------------------------------ test
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: Optional[List[dict]] = None
+                      ) -> Tensor:
+        """Raw head output ``(B, 3, H, W)`` of whole pairs in one pass
+        (padded to the patch size, cropped back)."""
+        H, W = inputs.shape[-2:]
+        out = self.decode_head(self.extract_feat(self.pad_to_divisor(inputs)))
+        return out[..., :H, :W]  # B, 3, H, W
+
+    def inference(self, inputs: Tensor) -> Tensor:
+        """``(B, 3, H, W)`` (u, v, c) by ``test_cfg.mode``."""
+        cfg = self.test_cfg
+        mode = cfg.get('mode', 'whole')
+        if mode == 'whole':
+            return self.encode_decode(inputs)
+        if mode == 'tile':
+            if 'crop_size' not in cfg:
+                raise ValueError("test_cfg.mode='tile' needs "
+                                 'test_cfg.crop_size=(h, w) (the training '
+                                 'crop, CroCo-Flow: (320, 384))')
+            out, _ = tiled_flow(self.encode_decode, inputs, cfg['crop_size'],
+                                cfg.get('overlap', 0.9), cfg.get('beta', 10.),
+                                cfg.get('beta_s', 5.),
+                                cfg.get('tiles_per_batch', 8))
+            return out
+        raise ValueError(f"test_cfg.mode must be 'whole' or 'tile', got "
+                         f'{mode!r}')
+
+    def predict(self, inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """``pred_flow`` ``(2, H, W)`` and ``pred_flow_conf`` ``(1, H, W)``
+        per pair, at ``ori_shape``."""
+        out = self.inference(inputs)
+        if data_samples is None:
+            data_samples = [SegDataSample(metainfo=dict(
+                ori_shape=inputs.shape[-2:], img_shape=inputs.shape[-2:]))
+                for _ in range(len(inputs))]
+        for i, sample in enumerate(data_samples):
+            h, w = sample.metainfo.get('img_shape', inputs.shape[-2:])[:2]
+            pred = out[i:i + 1, :, :h, :w]  # 1, 3, h, w (padding removed)
+            H, W = sample.metainfo.get('ori_shape', (h, w))[:2]
+            if (H, W) != (h, w):  # the test pipeline resized the frames
+                pred = F.interpolate(pred, (H, W), mode='bilinear',
+                                     align_corners=False)
+                scale = pred.new_tensor([W / w, H / h, 1.]).view(1, 3, 1, 1)
+                pred = pred * scale
+            sample.set_data(dict(pred_flow=PixelData(data=pred[0, :2]),
+                                 pred_flow_conf=PixelData(data=pred[0, 2:])))
+        return data_samples
+
+    def _forward(self, inputs: Tensor,
+                 data_samples: OptSampleList = None) -> Tensor:
+        """``mode='tensor'``: the raw ``(B, 3, H, W)`` head output of whole
+        pairs in one pass."""
+        return self.encode_decode(inputs)
