@@ -56,6 +56,9 @@ def parse_args() -> argparse.Namespace:
                         choices=['search', 'current'])
     parser.add_argument('--no-analytic-start', action='store_true',
                         help='start the search at the grid middle')
+    parser.add_argument('--objective', default='loss',
+                        help="'loss' (training loss) or a key of the "
+                        "model's loss dict, e.g. decode.epe for flow")
     parser.add_argument('--set', type=float, default=None, metavar='M',
                         help='no tuning: write NEW_CKPT with every multiplier '
                         'set to M (e.g. 1.0 for the untuned baseline)')
@@ -116,7 +119,7 @@ def tune(args: argparse.Namespace, model: torch.nn.Module, loader,
     report = tune_temperature(
         model, loader, args.mode, args.grid, analytic,
         not args.no_analytic_start, args.learn_from, args.learn_iters,
-        args.learn_lr, progress=True)
+        args.learn_lr, progress=True, objective=args.objective)
     for line in curve_lines(report):
         logger.info(line)
     for path in save_report(report, out_dir):

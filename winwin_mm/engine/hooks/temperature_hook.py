@@ -48,6 +48,8 @@ class TemperatureTuningHook(Hook):
         learn_lr: learned-mode Adam learning rate (on log-multipliers).
         out_dir: report folder, relative to the work dir.
         progress: progress bars.
+        objective: ``'loss'`` (training loss) or a key of the model's loss
+            dict, e.g. ``'decode.epe'`` for flow.
     """
 
     priority = 'LOW'  # after the logger, before CheckpointHook (VERY_LOW)
@@ -64,7 +66,8 @@ class TemperatureTuningHook(Hook):
                  learn_iters: int = 300,
                  learn_lr: float = 0.01,
                  out_dir: str = 'temperature',
-                 progress: bool = True) -> None:
+                 progress: bool = True,
+                 objective: str = 'loss') -> None:
         if len(grid) != 3:
             raise ValueError(f'grid must be (lo, hi, step), got {grid}')
         self.mode = mode
@@ -79,6 +82,7 @@ class TemperatureTuningHook(Hook):
         self.learn_lr = learn_lr
         self.out_dir = out_dir
         self.progress = progress
+        self.objective = objective
         self.tuned = False
 
     def before_train(self, runner) -> None:
@@ -116,7 +120,7 @@ class TemperatureTuningHook(Hook):
         report = tune_temperature(
             model, loader, self.mode, self.grid, analytic,
             self.start_from_analytic, self.learn_from, self.learn_iters,
-            self.learn_lr, self.progress)
+            self.learn_lr, self.progress, self.objective)
         report['iteration'] = runner.iter + 1
         for line in curve_lines(report):
             runner.logger.info(line)

@@ -71,10 +71,24 @@ def sum_losses(losses: Dict[str, object]) -> Tensor:
     return total
 
 
-def batch_loss(model: nn.Module, data_batch: dict) -> Tensor:
-    """Loss of one batch as in ``train_step``: preprocess, forward."""
+def batch_loss(model: nn.Module, data_batch: dict,
+               objective: str = 'loss') -> Tensor:
+    """Loss of one batch as in ``train_step``: preprocess, forward.
+
+    Args:
+        objective: ``'loss'`` = the training loss (sum of the ``*loss*``
+            entries); otherwise one entry of the model's loss dict, e.g.
+            ``'decode.epe'`` (the flow model's end-point error).
+    """
     data = model.data_preprocessor(data_batch, True)
-    return sum_losses(model(**data, mode='loss'))
+    losses = model(**data, mode='loss')
+    if objective == 'loss':
+        return sum_losses(losses)
+    if objective not in losses:
+        raise KeyError(f'objective {objective!r} is not in the model\'s loss '
+                       f'dict (keys: {sorted(losses)}); use \'loss\' or one '
+                       'of these')
+    return losses[objective].mean()
 
 
 class FullResolutionLoss:
@@ -90,13 +104,16 @@ class FullResolutionLoss:
         dataloader: full-resolution training images, e.g. from
             :func:`~.data.build_full_resolution_dataloader`.
         progress: show a progress bar per evaluation (main process).
+        objective: ``'loss'`` or a key of the model's loss dict (see
+            :func:`batch_loss`).
     """
 
     def __init__(self, model: nn.Module, dataloader: DataLoader,
-                 progress: bool = True) -> None:
+                 progress: bool = True, objective: str = 'loss') -> None:
         self.model = unwrap_model(model)
         self.dataloader = dataloader
         self.progress = progress
+        self.objective = objective
         self.forward_passes = 0  # images forwarded, all processes
 
     @torch.no_grad()
@@ -112,7 +129,8 @@ class FullResolutionLoss:
         try:
             for data_batch in self.dataloader:
                 n = len(data_batch['inputs'])
-                total[0] += batch_loss(self.model, data_batch).double() * n
+                total[0] += batch_loss(self.model, data_batch,
+                                       self.objective).double() * n
                 total[1] += n
                 if bar is not None:
                     bar.update()
@@ -125,8 +143,8 @@ class FullResolutionLoss:
         loss = float(total[0] / total[1])
         what = (f'x{value:.4g}' if isinstance(value, (int, float)) else
                 'per head')
-        print_log(f'temperature {what}: full-resolution train loss '
-                  f'{loss:.6f}', logger='current')
+        print_log(f'temperature {what}: full-resolution train '
+                  f'{self.objective} {loss:.6f}', logger='current')
         return loss
 
     def num_images(self) -> int:

@@ -22,7 +22,8 @@ def tune_temperature(model: nn.Module,
                      learn_from: str = 'search',
                      learn_iters: int = 300,
                      learn_lr: float = 0.01,
-                     progress: bool = True) -> dict:
+                     progress: bool = True,
+                     objective: str = 'loss') -> dict:
     """Tune the model's attention temperature on full-resolution training
     images and leave the best value set in the model.
 
@@ -48,6 +49,10 @@ def tune_temperature(model: nn.Module,
         learn_iters: steps of the learned mode.
         learn_lr: Adam learning rate on the log-multipliers.
         progress: progress bars.
+        objective: what the search/sweep minimises: ``'loss'`` (the
+            training loss, the paper's choice) or a key of the model's loss
+            dict such as ``'decode.epe'`` (flow). The learned mode always
+            descends the training loss (it needs a gradient).
 
     Returns:
         A JSON-ready report (see ``docs/temperature.md``).
@@ -59,10 +64,11 @@ def tune_temperature(model: nn.Module,
                          f'{learn_from!r}')
     model = unwrap_model(model)
     before = get_temperature(model)
-    loss_fn = FullResolutionLoss(model, dataloader, progress)
+    loss_fn = FullResolutionLoss(model, dataloader, progress, objective)
     f = CachedFunction(loss_fn)
     values = grid_values(*grid)
-    report = dict(mode=mode, grid=list(grid), grid_size=len(values),
+    report = dict(mode=mode, objective=objective, grid=list(grid),
+                  grid_size=len(values),
                   num_images=loss_fn.num_images(),
                   temperature_before=temperature_as_list(before), analytic=analytic)
 
