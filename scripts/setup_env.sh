@@ -61,11 +61,14 @@ if ! mmcv_ok; then
     log "building mmcv $MMCV_VER with its ops (CPU; ~16 min on 2 cores, done once, cached in $CACHE)"
     BUILD="$(mktemp -d)"
     trap 'rm -rf "$BUILD"' EXIT
-    URL="$(curl -fsSL https://pypi.org/simple/mmcv/ | grep -o "https://[^\"#]*/mmcv-$MMCV_VER.tar.gz" | head -n1)"
-    [ -n "$URL" ] || { echo "[setup] ERROR: could not find the mmcv $MMCV_VER sdist on PyPI" >&2; exit 1; }
-    curl -fsSL "$URL" -o "$BUILD/mmcv.tar.gz"
-    echo "$MMCV_SHA256  $BUILD/mmcv.tar.gz" | sha256sum -c --quiet
-    tar -xzf "$BUILD/mmcv.tar.gz" -C "$BUILD"
+    # pip itself fetches the sdist, so the user's pip configuration (index,
+    # mirrors, proxies, offline wheelhouses) applies; the checksum pins the bytes.
+    "$PY" -m pip --disable-pip-version-check download -q --no-binary :all: --no-deps \
+      --no-build-isolation -d "$BUILD" "mmcv==$MMCV_VER"
+    SDIST="$BUILD/mmcv-$MMCV_VER.tar.gz"
+    [ -f "$SDIST" ] || { echo "[setup] ERROR: pip download did not produce $SDIST; check your pip index configuration" >&2; exit 1; }
+    echo "$MMCV_SHA256  $SDIST" | sha256sum -c --quiet || { echo "[setup] ERROR: checksum mismatch for $SDIST (expected $MMCV_SHA256)" >&2; exit 1; }
+    tar -xzf "$SDIST" -C "$BUILD"
     # torch >= 2.14 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
     sed -i 's/-std=c++17/-std=c++20/g' "$BUILD/mmcv-$MMCV_VER/setup.py"
     (cd "$BUILD/mmcv-$MMCV_VER" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="$(nproc)" \
