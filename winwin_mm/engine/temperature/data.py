@@ -17,10 +17,11 @@ from mmseg.registry import DATASETS
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Dataset, Subset
 
-# Transforms dropped by default: the window sampler, and the random
+# Transforms dropped by default: the window samplers, and the random
 # augmentations of mmseg pipelines (any type whose name holds "Random" is
 # dropped too, e.g. RandomFlip, RandomResize, RandomCrop, RandomRotate).
-DROP_TRANSFORMS = ('RandomWindows', 'PhotoMetricDistortion', 'Albu',
+DROP_TRANSFORMS = ('RandomWindows', 'FlowGuidedWindows',
+                   'PhotoMetricDistortion', 'FlowColorJitter', 'Albu',
                    'BioMedicalGaussianNoise', 'BioMedicalGaussianBlur')
 
 

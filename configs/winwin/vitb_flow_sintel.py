@@ -1,0 +1,26 @@
+# Win-Win optical flow on MPI-Sintel (paper §4.2, Table 4 last row, F.2):
+# CroCo-Flow ViT-B/16 RoPE encoder + Base decoder + DPT head, both initialised
+# from a converted CroCo v2 checkpoint; 2 windows of 16x16 tokens in frame 1
+# and 4 flow-guided windows of 11x11 tokens in frame 2 (stochasticity 0.3) on
+# 432x1024 frames (27x64 tokens); trained on FlyingChairs + FlyingThings3D +
+# Sintel subtrain; validated on Sintel subval (clean) at full resolution in
+# one forward pass. 8 GPUs x 4 pairs.
+#
+#   python tools/convert_croco.py CroCo_V2_ViTBase_BaseDecoder.pth \
+#       checkpoints/crocov2_vitb16_rope.pth
+#   bash tools/dist_train.sh configs/winwin/vitb_flow_sintel.py 8
+_base_ = [
+    '../_base_/models/winwin_crocoflow_vit-b16.py',
+    '../_base_/datasets/sintel_flow_winwin.py',
+    'mmseg::_base_/default_runtime.py',
+    '../_base_/schedules/adamw_flow_cosine_100k.py',
+]
+custom_imports = dict(imports=['winwin_mm'], allow_failed_imports=False)
+
+# After training, before the last checkpoint and the final evaluation: tune
+# the attention temperature on full-resolution Sintel training pairs with the
+# training EPE as objective (paper F.2: 1.0-2.0, step 0.02), by search.
+custom_hooks = [
+    dict(type='TemperatureTuningHook', mode='search', num_images=100,
+         grid=(1.0, 2.0, 0.02), objective='decode.epe'),
+]

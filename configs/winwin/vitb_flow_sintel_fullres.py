@@ -1,0 +1,25 @@
+# Baseline: full-resolution training (whole 432x1024 frames, 1728 tokens per
+# frame, no windows), one-pass full-resolution test (paper Table 4 right,
+# "Full res. ViT"). Same data, model and schedule as vitb_flow_sintel.py.
+_base_ = ['./vitb_flow_sintel.py']
+
+crop_size = (432, 1024)
+train_pipeline = [
+    dict(type='LoadFlowPair'),
+    dict(type='FlowRandomScale', crop_size=crop_size),
+    dict(type='FlowRandomCrop', crop_size=crop_size),
+    dict(type='FlowRandomFlip', hflip_prob=0.5, vflip_prob=0.1),
+    dict(type='FlowColorJitter'),
+    dict(type='PackFlowInputs'),
+]
+train_dataloader = dict(dataset=dict(datasets=[
+    dict(type='FlyingChairsDataset', data_root='data/FlyingChairs_release',
+         split='train', pipeline=train_pipeline),
+    dict(type='FlyingThings3DDataset', data_root='data/flyingthings3d',
+         split='train', pass_style=('clean', 'final'),
+         direction=('into_future', 'into_past'), pipeline=train_pipeline),
+    dict(type='SintelDataset', data_root='data/Sintel', split='subtrain',
+         pass_style=('clean', 'final'), pipeline=train_pipeline),
+]))
+# Trained and tested on the same number of tokens: nothing to tune.
+custom_hooks = []
