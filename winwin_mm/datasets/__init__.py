@@ -7,3 +7,5 @@ from .flow import (  # noqa: F401
     BaseFlowDataset, FlowReadError, FlyingChairsDataset,
     FlyingThings3DDataset, KITTIFlowDataset, SintelDataset, SpringDataset,
     TartanAirDataset, read_flow, write_flow, write_pfm)
+from .synthetic_flow import (  # noqa: F401
+    SyntheticFlowDataset, generate_sintel_layout)
