@@ -84,7 +84,7 @@ def test_sintel_splits(tmp_path):
 def test_sintel_errors_and_lazy_init(tmp_path):
     missing = str(tmp_path / 'nowhere')
     ds = SintelDataset(missing, lazy_init=True)  # no scan yet
-    with pytest.raises(FileNotFoundError, match='nowhere.*does not exist.*'
+    with pytest.raises(FileNotFoundError, match='(?s)nowhere.*does not exist.*'
                        r'training/\{clean,final\}'):
         ds.full_init()
     sintel_tree(tmp_path, scenes=('alley_1', ))

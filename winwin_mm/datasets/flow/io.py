@@ -227,7 +227,8 @@ def write_flow(path: str, flow: np.ndarray,
         uv = np.clip(np.round(flow * 64 + 2**15), 0, 2**16 - 1)
         uv = np.where(valid[..., None], uv, 0)
         rgb = np.concatenate([uv, valid[..., None]], -1).astype(np.uint16)
-        if not cv2.imwrite(path, rgb[..., ::-1]):  # BGR on disk
+        bgr = np.ascontiguousarray(rgb[..., ::-1])  # cv2 writes BGR
+        if not cv2.imwrite(path, bgr):
             raise OSError(f'{path}: could not write')
     else:
         flow = np.where(valid[..., None], flow, np.nan).astype(np.float32)
