@@ -4,11 +4,11 @@ from typing import Dict, List, Optional
 import cv2
 import mmcv
 import numpy as np
-import torch
 from mmengine.visualization import Visualizer
 
 from mmseg.registry import VISUALIZERS
 from ..evaluation.metrics.flow_errors import flow_epe_map
+from ..models.losses import flow_valid_mask
 
 
 def flow_to_rgb(flow: np.ndarray, max_norm: float) -> np.ndarray:
@@ -92,11 +92,14 @@ class FlowLocalVisualizer(Visualizer):
             valid = (data_sample.gt_flow_valid.data.cpu()
                      if 'gt_flow_valid' in data_sample else None)
             epe, _, mask = flow_epe_map(pred, gt, valid)  # h, w
+            known = flow_valid_mask(gt[None], None if valid is None else
+                                    valid[None])[0]  # H', W'
             step = gt.shape[-1] // pred.shape[-1]  # 2 for Spring's GT
             gt_show = gt[:, ::step, ::step].permute(1, 2, 0).numpy().copy()
-            gt_show[~mask.numpy()] = np.nan  # unknown -> black
-            scale = float(np.nanmax(np.linalg.norm(gt_show, axis=-1))) \
-                if mask.any() else 0.
+            known = known[::step, ::step].numpy()
+            gt_show[~known] = np.nan  # unknown -> black
+            scale = float(np.linalg.norm(gt_show[known], axis=-1).max()) \
+                if known.any() else 0.
             panels.append(flow_to_rgb(gt_show, scale))
         pred_np = pred.permute(1, 2, 0).numpy()
         if not has_gt or scale == 0:
