@@ -324,3 +324,14 @@ def test_pipeline_output_trains_and_evaluates_the_flow_model():
     metric.process({}, [o.to_dict() for o in outs])
     res = metric.evaluate(2)
     assert np.isfinite(res['EPE']) and res['EPE'] > 0
+
+
+def test_shift_hue_rotates_the_colour_wheel_both_ways():
+    from winwin_mm.datasets.transforms.flow_photometric import shift_hue
+    red = np.zeros((2, 2, 3), np.uint8)
+    red[..., 2] = 255  # BGR
+    green = shift_hue(red, 1 / 3)
+    assert green[0, 0, 1] > 200 and green[0, 0, 2] < 60
+    blue = shift_hue(red, -1 / 3)  # negative shifts (mmcv fails on numpy 2)
+    assert blue[0, 0, 0] > 200 and blue[0, 0, 2] < 60
+    np.testing.assert_array_equal(shift_hue(red, 0.), red)

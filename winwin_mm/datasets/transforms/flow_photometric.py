@@ -2,6 +2,7 @@
 import math
 from typing import List, Tuple
 
+import cv2
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -9,6 +10,21 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 Op = Tuple[str, float]
+
+
+def shift_hue(img: np.ndarray, shift: float) -> np.ndarray:
+    """Rotate the hue of a uint8 BGR image by ``shift`` turns of the colour
+    wheel (``[-0.5, 0.5]``).
+
+    mmcv's ``adjust_hue`` casts a negative shift to ``np.uint8``, which
+    numpy >= 2 refuses (OverflowError), so the rotation is done here in
+    cv2's 0-255 full-range HSV with modular arithmetic.
+    """
+    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL)
+    step = int(round(shift * 256))
+    hsv[..., 0] = ((hsv[..., 0].astype(np.int32) + step) % 256).astype(
+        np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL)
 
 
 @TRANSFORMS.register_module()
@@ -20,7 +36,8 @@ class FlowColorJitter(BaseTransform):
     both get the same one, so brightness constancy holds. A jitter draws a
     brightness, contrast and saturation factor in ``[max(0, 1 - x), 1 + x]``
     and a hue shift in ``[-hue, hue]`` (fraction of the colour wheel), and
-    applies them in random order with mmcv's ``adjust_*`` functions.
+    applies them in random order with mmcv's ``adjust_brightness`` /
+    ``adjust_contrast`` / ``adjust_color`` and :func:`shift_hue`.
     Defaults: CroCo-Flow's ``ColorJitter(0.4, 0.4, 0.4, 0.5 / pi)`` with
     asymmetric probability 0.2.
 
@@ -72,7 +89,7 @@ class FlowColorJitter(BaseTransform):
             elif name == 'saturation':
                 img = mmcv.adjust_color(img, alpha=f, backend='cv2')
             else:
-                img = mmcv.adjust_hue(img, f, backend='cv2')
+                img = shift_hue(img, f)
         return img
 
     def transform(self, results: dict) -> dict:
