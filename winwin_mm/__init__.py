@@ -6,5 +6,6 @@ transforms, datasets, metrics and hooks. Registration is the only thing the
 import does.
 """
 from . import apis, datasets, engine, models, structures  # noqa: F401
+from . import evaluation, visualization  # noqa: F401
 
 __version__ = '0.1.0'

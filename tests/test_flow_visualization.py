@@ -1,0 +1,121 @@
+"""Flow pictures: the four panels' pixel content, the shared colour scale,
+files written by the visualizer and by the hook (tools/test.py --show-dir)."""
+import os.path as osp
+
+import cv2
+import mmcv
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import PixelData
+from mmengine.visualization import Visualizer
+
+import winwin_mm  # noqa: F401  (registers)
+from mmseg.registry import HOOKS, VISUALIZERS
+from mmseg.structures import SegDataSample
+from winwin_mm.visualization import (FlowLocalVisualizer,
+                                     FlowVisualizationHook, flow_to_rgb)
+
+H, W = 6, 8
+
+
+def flow_sample(img_path='seq/frame_0001.png'):
+    """GT (5, 0) on the left half, 0 on the right, one unknown pixel;
+    prediction = half the GT."""
+    gt = torch.zeros(2, H, W)
+    gt[0, :, :W // 2] = 5
+    valid = torch.ones(1, H, W, dtype=torch.uint8)
+    valid[0, 0, 0] = 0
+    s = SegDataSample(metainfo=dict(img_path=img_path, ori_shape=(H, W)))
+    s.gt_flow = PixelData(data=gt)
+    s.gt_flow_valid = PixelData(data=valid)
+    s.pred_flow = PixelData(data=gt * 0.5)
+    return s
+
+
+def frame():
+    img = np.zeros((H, W, 3), np.uint8)
+    img[...] = (10, 20, 30)
+    return img
+
+
+def test_flow_to_rgb_zero_is_white_and_scale_is_shared():
+    assert (flow_to_rgb(np.zeros((2, 2, 2)), 0.) == 255).all()
+    assert (flow_to_rgb(np.zeros((2, 2, 2)), 7.) == 255).all()
+    full = flow_to_rgb(np.full((1, 1, 2), (5, 0)), 5.)
+    half = flow_to_rgb(np.full((1, 1, 2), (2.5, 0)), 5.)
+    assert (half >= full).all() and (half != full).any()  # paler
+    # Beyond the scale: saturated like the scale itself
+    np.testing.assert_array_equal(
+        flow_to_rgb(np.full((1, 1, 2), (50, 0)), 5.), full)
+    assert (flow_to_rgb(np.full((1, 1, 2), np.nan), 5.) == 0).all()
+
+
+def test_four_panels_pixel_content(tmp_path):
+    vis = VISUALIZERS.build(dict(type='FlowLocalVisualizer',
+                                 name='flow_vis_panels'))
+    out_file = str(tmp_path / 'pair.png')
+    vis.add_datasample('pair', frame(), flow_sample(), out_file=out_file)
+    drawn = mmcv.imread(out_file, channel_order='rgb')
+    assert drawn.shape == (H, 4 * W, 3)
+    np.testing.assert_array_equal(vis.get_image(), drawn)
+    img, gt, pred, err = (drawn[:, i * W:(i + 1) * W] for i in range(4))
+    np.testing.assert_array_equal(img, frame())
+    # GT: unknown pixel black, zero flow white, (5, 0) = full colour
+    assert (gt[0, 0] == 0).all()
+    assert (gt[:, W // 2:] == 255).all()
+    full = flow_to_rgb(np.full((1, 1, 2), (5, 0)), 5.)[0, 0]
+    np.testing.assert_array_equal(gt[1:, 0], np.tile(full, (H - 1, 1)))
+    # Prediction (2.5, 0) on the GT's scale: paler, not the same colour
+    half = flow_to_rgb(np.full((1, 1, 2), (2.5, 0)), 5.)[0, 0]
+    np.testing.assert_array_equal(pred[:, 0], np.tile(half, (H, 1)))
+    assert (pred[:, W // 2:] == 255).all()
+    # EPE map: 2.5 (the max) on the left, 0 on the right, unknown black
+    lut = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[None],
+                            cv2.COLORMAP_INFERNO)[0, :, ::-1]  # RGB
+    np.testing.assert_array_equal(err[1, 0], lut[255])
+    np.testing.assert_array_equal(err[1, -1], lut[0])
+    assert (err[0, 0] == 0).all()
+
+
+def test_spring_gt_and_no_gt():
+    vis = FlowLocalVisualizer(name='flow_vis_spring')
+    s = flow_sample()
+    s.gt_flow = PixelData(data=torch.zeros(2, 2 * H, 2 * W))
+    s.gt_flow_valid = PixelData(data=torch.ones(1, 2 * H, 2 * W))
+    drawn = vis.draw_flow_panels(frame(), s)
+    assert drawn.shape == (H, 4 * W, 3)
+    s = SegDataSample()
+    s.pred_flow = PixelData(data=torch.zeros(2, H, W))
+    drawn = vis.draw_flow_panels(frame(), s)
+    assert drawn.shape == (H, 2 * W, 3)
+    assert (drawn[:, W:] == 255).all()
+
+
+def test_backend_and_hook_write_one_picture_per_pair(tmp_path):
+    img_path = str(tmp_path / 'alley_1' / 'frame_0001.png')
+    mmcv.imwrite(frame()[..., ::-1], img_path)  # BGR on disk
+    save_dir = str(tmp_path / 'show')
+    FlowLocalVisualizer.get_instance(
+        'flow_vis_hook', vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=save_dir)
+    hook = HOOKS.build(dict(type='FlowVisualizationHook', draw=True,
+                            interval=1))
+    hook.after_test_iter(None, 0, {}, [flow_sample(img_path),
+                                       flow_sample(img_path)])
+    for step in (1, 2):
+        path = osp.join(save_dir, 'vis_data', 'vis_image',
+                        f'alley_1_frame_0001_{step}.png')
+        drawn = mmcv.imread(path, channel_order='rgb')
+        assert drawn.shape == (H, 4 * W, 3)
+        np.testing.assert_array_equal(drawn[:, :W], frame())
+    hook.draw = False
+    hook.after_test_iter(None, 0, {}, [flow_sample(img_path)])
+    assert not osp.exists(osp.join(save_dir, 'vis_data', 'vis_image',
+                                   'alley_1_frame_0001_3.png'))
+
+
+def test_hook_needs_a_flow_visualizer():
+    Visualizer.get_instance('plain_vis_for_hook_test')
+    with pytest.raises(TypeError, match='FlowLocalVisualizer'):
+        FlowVisualizationHook(draw=True)
