@@ -23,7 +23,7 @@ Sequence_ = Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]
 
 
 def value_noise(rng: np.random.Generator, h: int, w: int, coarse: float,
-                fine: float = 2.0, persistence: float = 0.6) -> np.ndarray:
+                fine: float = 3.0, persistence: float = 0.6) -> np.ndarray:
     """(h, w) float32 noise, zero mean and unit std: octaves of cubic-
     interpolated random grids with cells from ``coarse`` down to ``fine``
     pixels, each octave ``persistence`` times weaker."""
@@ -64,7 +64,7 @@ def texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
             0.8, 1.6)
         img[spots] = img[spots] * 0.3 + rng.uniform(0, 255, 3) * 0.7
     # Fine grain so that flat-looking regions can be matched too.
-    grain = np.stack([value_noise(rng, h, w, 8.0, 2.0) for _ in range(2)], -1)
+    grain = np.stack([value_noise(rng, h, w, 8.0, 3.0) for _ in range(2)], -1)
     img += grain @ rng.uniform(-12, 12, (2, 3)).astype(np.float32)
     return np.clip(img, 0, 255).astype(np.float32)
 
