@@ -19,7 +19,7 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
-Sequence_ = Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]
+SceneArrays = Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]
 
 
 def value_noise(rng: np.random.Generator, h: int, w: int, coarse: float,
@@ -87,8 +87,8 @@ def shape_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         n = int(rng.integers(3, 12))
         ang = np.sort(rng.uniform(0, 2 * math.pi, n))
         rad = rng.uniform(0.45, 1.0, n) * 0.48
-        pts = np.stack([cx + rad * w * np.cos(ang), cy + rad * h * np.sin(ang)],
-                       -1)
+        pts = np.stack([cx + rad * w * np.cos(ang),
+                        cy + rad * h * np.sin(ang)], -1)
         cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
     else:
         mask[int(h * 0.05):int(h * 0.95), int(w * 0.05):int(w * 0.95)] = 1
@@ -231,7 +231,7 @@ def layer_flow(layers: List[Layer], owner: np.ndarray, t: int) -> np.ndarray:
 
 def render_sequence(rng: np.random.Generator, num_frames: int, height: int,
                     width: int,
-                    layers: Optional[List[Layer]] = None) -> Sequence_:
+                    layers: Optional[List[Layer]] = None) -> SceneArrays:
     """Frames, flows and owners of one scene.
 
     Returns:
