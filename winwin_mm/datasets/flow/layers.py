@@ -216,17 +216,15 @@ def layer_flow(layers: List[Layer], owner: np.ndarray, t: int) -> np.ndarray:
     """(H, W, 2) float32 flow from frame ``t`` to ``t + 1`` of the pixels'
     top-most layers."""
     height, width = owner.shape
-    flow = np.zeros((height, width, 2), np.float32)
-    ys, xs = np.mgrid[:height, :width].astype(np.float64)
-    for k, layer in enumerate(layers):
-        rel = layer.affine(t + 1) @ np.linalg.inv(layer.affine(t))
-        m = owner == k
-        if not m.any():
-            continue
-        x, y = xs[m], ys[m]
-        flow[m, 0] = (rel[0, 0] - 1) * x + rel[0, 1] * y + rel[0, 2]
-        flow[m, 1] = rel[1, 0] * x + (rel[1, 1] - 1) * y + rel[1, 2]
-    return flow
+    # Per layer, flow = D @ (x, y, 1) with D = A(t+1) A(t)^-1 - I (2 rows).
+    d = np.stack([(layer.affine(t + 1) @ np.linalg.inv(layer.affine(t)))[:2]
+                  for layer in layers]) - np.eye(3)[:2]  # K, 2, 3
+    c = d.reshape(len(layers), 6)[owner]  # H, W, 6
+    x = np.arange(width, dtype=np.float64)[None, :]
+    y = np.arange(height, dtype=np.float64)[:, None]
+    u = c[..., 0] * x + c[..., 1] * y + c[..., 2]
+    v = c[..., 3] * x + c[..., 4] * y + c[..., 5]
+    return np.stack([u, v], -1).astype(np.float32)
 
 
 def render_sequence(rng: np.random.Generator, num_frames: int, height: int,
