@@ -178,6 +178,9 @@ def test_not_hdf5_flo5(tmp_path):
         f.create_dataset('disparity', data=np.zeros((2, 2)))
     with pytest.raises(FlowReadError, match="k.flo5: no dataset 'flow'"):
         read_flow(path)
+    data = (tmp_path / 'k.flo5').read_bytes()
+    with pytest.raises(FlowReadError, match='t.flo5: .*truncated'):
+        read_flow(write(tmp_path / 't.flo5', data[:len(data) // 2]))
 
 
 def test_bad_npy_and_unknown_format(tmp_path):
