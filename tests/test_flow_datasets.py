@@ -198,11 +198,13 @@ def test_kitti_2015_pairs_and_subsplits(tmp_path):
 
 def test_kitti_2012(tmp_path):
     touch(tmp_path, 'training/colored_0/000000_10.png',
-          'training/colored_0/000000_11.png', 'training/flow_occ/000000_10.png')
+          'training/colored_0/000000_11.png',
+          'training/flow_occ/000000_10.png')
     ds = KITTIFlowDataset(str(tmp_path), year=2012)
     assert pairs(tmp_path, infos(ds)) == [
         ('training/colored_0/000000_10.png',
-         'training/colored_0/000000_11.png', 'training/flow_occ/000000_10.png')]
+         'training/colored_0/000000_11.png',
+         'training/flow_occ/000000_10.png')]
     assert ds.get_data_info(0)['year'] == 2012
     with pytest.raises(ValueError, match='2015 only'):
         KITTIFlowDataset(str(tmp_path), year=2012, split='subval')

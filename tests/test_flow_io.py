@@ -159,6 +159,10 @@ def test_truncated_and_wrong_png(tmp_path):
     data = open(ok, 'rb').read()
     with pytest.raises(FlowReadError, match='t.png: truncated'):
         read_flow(write(tmp_path / 't.png', data[:len(data) // 2]))
+    bad = bytearray(data)
+    bad[200:260] = bytes(60)  # damaged inside, end chunk intact
+    with pytest.raises(FlowReadError, match='c.png: corrupt PNG'):
+        read_flow(write(tmp_path / 'c.png', bytes(bad)))
     eight = str(tmp_path / 'e.png')
     cv2.imwrite(eight, (img >> 8).astype(np.uint8))
     with pytest.raises(FlowReadError, match='e.png: not a KITTI flow PNG: '
@@ -174,6 +178,9 @@ def test_not_hdf5_flo5(tmp_path):
         f.create_dataset('disparity', data=np.zeros((2, 2)))
     with pytest.raises(FlowReadError, match="k.flo5: no dataset 'flow'"):
         read_flow(path)
+    data = (tmp_path / 'k.flo5').read_bytes()
+    with pytest.raises(FlowReadError, match='t.flo5: .*truncated'):
+        read_flow(write(tmp_path / 't.flo5', data[:len(data) // 2]))
 
 
 def test_bad_npy_and_unknown_format(tmp_path):

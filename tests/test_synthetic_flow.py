@@ -55,11 +55,11 @@ def test_warping_frame2_by_the_flow_gives_frame1():
     for t in range(3):
         err, still = warp_errors(frames[t], frames[t + 1], flows[t],
                                  owners[t], owners[t + 1])
-        assert err < 4 and still > 4 * err, (t, err, still)
+        assert err < 3 and still > 4 * err, (t, err, still)
         # A flow off by one pixel is clearly worse: the check can fail.
         off, _ = warp_errors(frames[t], frames[t + 1], flows[t] + 1,
                              owners[t], owners[t + 1])
-        assert off > 1.5 * err, (t, err, off)
+        assert off > 3 * err, (t, err, off)
 
 
 def test_flow_magnitudes_cover_the_ranges():

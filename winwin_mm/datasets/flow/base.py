@@ -105,9 +105,3 @@ class BaseFlowDataset(BaseDataset):
         return dict(img_path=img_path, img2_path=img2_path,
                     flow_path=flow_path, **meta)
 
-
-def require(path: str, what: str) -> str:
-    """``path`` if it exists, else a FileNotFoundError naming it."""
-    if not osp.exists(path):
-        raise FileNotFoundError(f'{what} {path!r} is missing')
-    return path

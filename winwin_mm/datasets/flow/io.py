@@ -130,8 +130,8 @@ def _read_kitti_png(path: str) -> FlowAndValid:
                     f'{len(data)} bytes')
     try:
         flow, valid = sparse_flow_from_bytes(data)
-    except (TypeError, cv2.error) as e:  # imdecode gave None
-        raise _fail(path, f'corrupt PNG, cannot be decoded ({e})') from None
+    except (TypeError, cv2.error):  # TypeError: cv2.imdecode gave None
+        raise _fail(path, 'corrupt PNG: OpenCV cannot decode it') from None
     return flow, valid > 0
 
 

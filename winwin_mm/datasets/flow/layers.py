@@ -19,11 +19,11 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
-Sequence_ = Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]
+SceneArrays = Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]
 
 
 def value_noise(rng: np.random.Generator, h: int, w: int, coarse: float,
-                fine: float = 2.0, persistence: float = 0.6) -> np.ndarray:
+                fine: float = 3.0, persistence: float = 0.6) -> np.ndarray:
     """(h, w) float32 noise, zero mean and unit std: octaves of cubic-
     interpolated random grids with cells from ``coarse`` down to ``fine``
     pixels, each octave ``persistence`` times weaker."""
@@ -64,7 +64,7 @@ def texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
             0.8, 1.6)
         img[spots] = img[spots] * 0.3 + rng.uniform(0, 255, 3) * 0.7
     # Fine grain so that flat-looking regions can be matched too.
-    grain = np.stack([value_noise(rng, h, w, 8.0, 2.0) for _ in range(2)], -1)
+    grain = np.stack([value_noise(rng, h, w, 8.0, 3.0) for _ in range(2)], -1)
     img += grain @ rng.uniform(-12, 12, (2, 3)).astype(np.float32)
     return np.clip(img, 0, 255).astype(np.float32)
 
@@ -87,8 +87,8 @@ def shape_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         n = int(rng.integers(3, 12))
         ang = np.sort(rng.uniform(0, 2 * math.pi, n))
         rad = rng.uniform(0.45, 1.0, n) * 0.48
-        pts = np.stack([cx + rad * w * np.cos(ang), cy + rad * h * np.sin(ang)],
-                       -1)
+        pts = np.stack([cx + rad * w * np.cos(ang),
+                        cy + rad * h * np.sin(ang)], -1)
         cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
     else:
         mask[int(h * 0.05):int(h * 0.95), int(w * 0.05):int(w * 0.95)] = 1
@@ -216,22 +216,20 @@ def layer_flow(layers: List[Layer], owner: np.ndarray, t: int) -> np.ndarray:
     """(H, W, 2) float32 flow from frame ``t`` to ``t + 1`` of the pixels'
     top-most layers."""
     height, width = owner.shape
-    flow = np.zeros((height, width, 2), np.float32)
-    ys, xs = np.mgrid[:height, :width].astype(np.float64)
-    for k, layer in enumerate(layers):
-        rel = layer.affine(t + 1) @ np.linalg.inv(layer.affine(t))
-        m = owner == k
-        if not m.any():
-            continue
-        x, y = xs[m], ys[m]
-        flow[m, 0] = (rel[0, 0] - 1) * x + rel[0, 1] * y + rel[0, 2]
-        flow[m, 1] = rel[1, 0] * x + (rel[1, 1] - 1) * y + rel[1, 2]
-    return flow
+    # Per layer, flow = D @ (x, y, 1) with D = A(t+1) A(t)^-1 - I (2 rows).
+    d = np.stack([(layer.affine(t + 1) @ np.linalg.inv(layer.affine(t)))[:2]
+                  for layer in layers]) - np.eye(3)[:2]  # K, 2, 3
+    c = d.reshape(len(layers), 6)[owner]  # H, W, 6
+    x = np.arange(width, dtype=np.float64)[None, :]
+    y = np.arange(height, dtype=np.float64)[:, None]
+    u = c[..., 0] * x + c[..., 1] * y + c[..., 2]
+    v = c[..., 3] * x + c[..., 4] * y + c[..., 5]
+    return np.stack([u, v], -1).astype(np.float32)
 
 
 def render_sequence(rng: np.random.Generator, num_frames: int, height: int,
                     width: int,
-                    layers: Optional[List[Layer]] = None) -> Sequence_:
+                    layers: Optional[List[Layer]] = None) -> SceneArrays:
     """Frames, flows and owners of one scene.
 
     Returns:
