@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-CONFIG=configs/winwin/winwin-flow_vit-t16-rope_1xb8-1500_synthetic-flow-384x512.py
+CONFIG=configs/winwin/winwin-flow_vit-t16-rope_1xb4-1000_synthetic-flow-256x384.py
 WORK=${DEMO_WORK_DIR:-work_dirs/demo_flow}
 CKPT=$WORK/iter_1500.pth
 TILE=${DEMO_TILE:-256}  # tile side in pixels for the tiling baseline

@@ -15,14 +15,14 @@ _base_ = [
 dataset_type = 'SyntheticFlowDataset'
 data_root = 'data/synthetic_flow'
 data = dict(num_train_scenes=40, num_val_scenes=2, frames_per_scene=10,
-            img_size=(384, 512), seed=0)
+            img_size=(256, 384), seed=0)
 train_pipeline = [
     dict(type='LoadFlowPair'),
     dict(type='FlowRandomFlip', hflip_prob=0.5, vflip_prob=0.1),
     dict(type='FlowColorJitter'),
     # Index 3: the study (tools/flow_window_study.py) overrides its options.
     dict(type='FlowGuidedWindows', patch_size=16, num_windows=2,
-         window_size=8, num_windows2=4, window_size2=6, stochasticity=0.3,
+         window_size=6, num_windows2=4, window_size2=4, stochasticity=0.3,
          mode='flow_guided'),
     dict(type='PackFlowInputs'),
 ]
@@ -31,7 +31,7 @@ test_pipeline = [
     dict(type='PackFlowInputs'),
 ]
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=4,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
@@ -51,14 +51,14 @@ visualizer = dict(type='FlowLocalVisualizer',
                   vis_backends=[dict(type='LocalVisBackend')],
                   name='visualizer')
 
-enc, dec = 192, 128
+enc, dec = 128, 96
 model = dict(
-    backbone=dict(arch=None, embed_dims=enc, num_layers=6, num_heads=3,
-                  out_indices=(5, ), init_cfg=None),
-    decoder=dict(in_channels=enc, embed_dims=dec, num_layers=4, num_heads=4,
-                 out_indices=(1, 2, 3), init_cfg=None),
-    decode_head=dict(in_channels=[enc, dec, dec, dec], channels=64,
-                     layer_dims=(32, 64, 96, 128), last_dim=32),
+    backbone=dict(arch=None, embed_dims=enc, num_layers=4, num_heads=4,
+                  out_indices=(3, ), init_cfg=None),
+    decoder=dict(in_channels=enc, embed_dims=dec, num_layers=3, num_heads=4,
+                 out_indices=(0, 1, 2), init_cfg=None),
+    decode_head=dict(in_channels=[enc, dec, dec, dec], channels=32,
+                     layer_dims=(16, 32, 48, 64), last_dim=16),
     # CroCo-Flow tiling baseline (the demo runs it too):
     # test_cfg=dict(mode='tile', crop_size=(256, 256), overlap=0.9)
     test_cfg=dict(mode='whole'))
