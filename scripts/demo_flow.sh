@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo-flow`: Win-Win optical flow on generated scenes in the Sintel
 # layout. Trains a small CroCo-Flow-style model from scratch with flow-guided
-# windows (2 windows of 8x8 tokens in frame 1, 4 of 6x6 in frame 2), tunes the
+# windows (2 windows of 6x6 tokens in frame 1, 4 of 4x4 in frame 2), tunes the
 # attention temperature on whole training pairs, then evaluates the 18
 # validation pairs (temple_2, temple_3) at full resolution in one forward pass
 # and with CroCo-Flow tiling; prints EPE, outlier rates and time per pair, and
@@ -13,14 +13,14 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 CONFIG=configs/winwin/winwin-flow_vit-t16-rope_1xb4-1000_synthetic-flow-256x384.py
 WORK=${DEMO_WORK_DIR:-work_dirs/demo_flow}
-CKPT=$WORK/iter_1500.pth
-TILE=${DEMO_TILE:-256}  # tile side in pixels for the tiling baseline
+CKPT=$WORK/iter_1000.pth
+TILE=${DEMO_TILE:-128}  # tile side in pixels for the tiling baseline
 start=$(date +%s)
 
 if [ -f "$CKPT" ] && [ "${DEMO_RETRAIN:-0}" != 1 ]; then
   echo "[demo-flow] reusing $CKPT (DEMO_RETRAIN=1 to train again)"
 else
-  echo "[demo-flow] training from scratch on flow-guided windows (1500 iterations)"
+  echo "[demo-flow] training from scratch on flow-guided windows (1000 iterations)"
   $PY tools/train.py "$CONFIG" --work-dir "$WORK"
 fi
 trained=$(date +%s)
@@ -46,7 +46,7 @@ def parse(line):
     return {k: float(v) for k, v in re.findall(r'([\w.+-]+): ([0-9.]+)', line)}
 
 whole, tile, t = parse(sys.argv[1]), parse(sys.argv[2]), int(sys.argv[3])
-passes = len(tile_offsets(384, t, 0.9)) * len(tile_offsets(512, t, 0.9))
+passes = len(tile_offsets(256, t, 0.9)) * len(tile_offsets(384, t, 0.9))
 print('[demo-flow] ' + '=' * 66)
 print(f"[demo-flow] {'':28s}{'EPE':>7s}{'>1px %':>8s}{'>3px %':>8s}"
       f"{'>5px %':>8s}{'s/pair':>8s}{'passes':>8s}")
