@@ -49,6 +49,10 @@ def test_flow_to_rgb_zero_is_white_and_scale_is_shared():
     np.testing.assert_array_equal(
         flow_to_rgb(np.full((1, 1, 2), (50, 0)), 5.), full)
     assert (flow_to_rgb(np.full((1, 1, 2), np.nan), 5.) == 0).all()
+    # A longer vector elsewhere does not change the scale of the others
+    mixed = flow_to_rgb(np.array([[[50, 0], [2.5, 0]]], np.float32), 5.)
+    np.testing.assert_array_equal(mixed[0, 0], full[0, 0])
+    np.testing.assert_array_equal(mixed[0, 1], half[0, 0])
 
 
 def test_four_panels_pixel_content(tmp_path):
