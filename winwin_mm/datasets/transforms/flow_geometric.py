@@ -81,7 +81,8 @@ class FlowRandomScale(BaseTransform):
         self.crop_size = (int(crop_size[0]), int(crop_size[1]))
         lo, hi = scale_range
         if lo > hi:
-            raise ValueError(f'scale_range must be (lo, hi), got {scale_range}')
+            raise ValueError(
+                f'scale_range must be (lo, hi), got {scale_range}')
         self.scale_range = (float(lo), float(hi))
         self.scale_prob = float(scale_prob)
         self.stretch_prob = float(stretch_prob)
