@@ -21,7 +21,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
-from .flow_resize import flow_valid_np, resize_flow, resize_sparse_flow
+from .flow_resize import resize_flow, resize_sparse_flow
 
 
 def pair_hw(results: dict, who: str) -> Tuple[int, int]:
@@ -37,10 +37,6 @@ def pair_hw(results: dict, who: str) -> Tuple[int, int]:
             f'are {(h, w)}; geometric transforms need the ground truth at the '
             'image size (Spring: LoadFlowPair(gt_to_image_size=True))')
     return h, w
-
-
-def _gt_valid(results: dict) -> np.ndarray:
-    return flow_valid_np(results['gt_flow'], results.get('gt_flow_valid'))
 
 
 @TRANSFORMS.register_module()
@@ -114,7 +110,7 @@ class FlowRandomScale(BaseTransform):
         if 'gt_flow' in results:
             resize = resize_sparse_flow if self.sparse else resize_flow
             results['gt_flow'], results['gt_flow_valid'] = resize(
-                results['gt_flow'], _gt_valid(results), (nh, nw))
+                results['gt_flow'], results.get('gt_flow_valid'), (nh, nw))
         sx, sy = results.get('scale_factor', (1.0, 1.0))[:2]
         results['scale_factor'] = (sx * nw / w, sy * nh / h)
         results['img_shape'] = (nh, nw)
