@@ -100,8 +100,8 @@ class FlowRandomScale(BaseTransform):
     def transform(self, results: dict) -> dict:
         h, w = pair_hw(results, type(self).__name__)
         fx, fy = self._factors(h, w)
-        nh, nw = max(1, math.floor(h * fy + 0.5)), max(1, math.floor(w * fx +
-                                                                     0.5))
+        nh = max(1, math.floor(h * fy + 0.5))  # half-up rounding
+        nw = max(1, math.floor(w * fx + 0.5))
         if (nh, nw) == (h, w):
             return results
         for key in ('img', 'img2'):
