@@ -85,12 +85,12 @@ def test_spring_rule_min_over_four_sub_pixels():
     pred = uv([[1, 0, 0]], [[0, 0, 0]])  # 1 x 3
     gt = np.zeros((2, 2, 6), np.float32)
     valid = np.ones((2, 6), np.uint8)
-    # pixel 0: sub-pixels (1,0) (5,0) / (0,0) (9,9): min EPE 0
-    gt[:, 0, 0], gt[:, 0, 1], gt[:, 1, 0], gt[:, 1, 1] = (1, 0), (5, 0), \
-        (0, 0), (9, 9)
-    # pixel 1: (3,4) EPE 5, (6,8) 10, invalid (0,0), NaN: min 5
-    gt[:, 0, 2], gt[:, 0, 3], gt[:, 1, 2], gt[:, 1, 3] = (3, 4), (6, 8), \
-        (0, 0), (nan, nan)
+    # pixel 0: sub-pixels (9,9) (5,0) / (0,0) (1,0): min EPE 0 (the last)
+    gt[:, 0, 0], gt[:, 0, 1], gt[:, 1, 0], gt[:, 1, 1] = (9, 9), (5, 0), \
+        (0, 0), (1, 0)
+    # pixel 1: (6,8) EPE 10, NaN / invalid (0,0), (3,4) EPE 5: min 5
+    gt[:, 0, 2], gt[:, 0, 3], gt[:, 1, 2], gt[:, 1, 3] = (6, 8), (nan, nan), \
+        (0, 0), (3, 4)
     valid[1, 2] = 0
     # pixel 2: no valid sub-pixel
     valid[:, 4:] = 0

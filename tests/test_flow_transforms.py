@@ -28,6 +28,23 @@ def pair(h=8, w=12, flow=(3., -2.), seed=0):
 
 
 # ------------------------------------------------------------------ resize
+def test_numpy_valid_rule_equals_the_loss_rule():
+    from winwin_mm.datasets.transforms.flow_resize import flow_valid_np
+    from winwin_mm.models.losses import flow_valid_mask
+    rng = np.random.RandomState(0)
+    flow = rng.uniform(-2e4, 2e4, (9, 11, 2)).astype(np.float32)
+    flow[rng.rand(9, 11) < 0.2] = np.nan
+    flow[0, 0, 0], flow[0, 1, 1], flow[0, 2] = np.inf, -np.inf, (6e3, 8e3)
+    valid = rng.rand(9, 11) > 0.3
+    for v in (None, valid):
+        ref = flow_valid_mask(
+            torch.from_numpy(flow).permute(2, 0, 1)[None],
+            None if v is None else torch.from_numpy(v)[None])[0].numpy()
+        got = flow_valid_np(flow, v)
+        assert got.dtype == bool and 0 < got.sum() < got.size
+        np.testing.assert_array_equal(got, ref)
+
+
 def test_resize_constant_flow_scales_vectors():
     # (3, -2) scaled by (2, 0.5) -> (6, -1)
     flow = np.tile(np.float32([3, -2]), (8, 12, 1))

@@ -49,6 +49,10 @@ def test_flow_to_rgb_zero_is_white_and_scale_is_shared():
     np.testing.assert_array_equal(
         flow_to_rgb(np.full((1, 1, 2), (50, 0)), 5.), full)
     assert (flow_to_rgb(np.full((1, 1, 2), np.nan), 5.) == 0).all()
+    # A longer vector elsewhere does not change the scale of the others
+    mixed = flow_to_rgb(np.array([[[50, 0], [2.5, 0]]], np.float32), 5.)
+    np.testing.assert_array_equal(mixed[0, 0], full[0, 0])
+    np.testing.assert_array_equal(mixed[0, 1], half[0, 0])
 
 
 def test_four_panels_pixel_content(tmp_path):
@@ -119,3 +123,92 @@ def test_hook_needs_a_flow_visualizer():
     Visualizer.get_instance('plain_vis_for_hook_test')
     with pytest.raises(TypeError, match='FlowLocalVisualizer'):
         FlowVisualizationHook(draw=True)
+
+
+def test_runner_test_with_show_dir_and_out(tmp_path):
+    """What ``tools/test.py CONFIG CKPT --show-dir DIR --out OUT`` does with
+    a flow config: one 4-panel picture and one ``.flo`` per pair, and the
+    metric in the returned results (tiny model, 32x48 pairs)."""
+    import argparse
+    import importlib.util
+
+    from mmcv.transforms import BaseTransform
+    from mmengine.config import Config
+    from mmengine.dataset import BaseDataset
+    from mmengine.runner import Runner
+
+    from mmseg.registry import DATASETS, TRANSFORMS
+
+    @DATASETS.register_module(name='_TinyFlowPairsForVisTest', force=True)
+    class _Pairs(BaseDataset):
+        def __init__(self, files, **kwargs):
+            self.files = files
+            super().__init__(**kwargs)
+
+        def load_data_list(self):
+            return [dict(img_path=f, img2_path=f, flow_path='')
+                    for f in self.files]
+
+    @TRANSFORMS.register_module(name='_LoadTinyPairForVisTest', force=True)
+    class _Load(BaseTransform):
+        def transform(self, results):
+            img = mmcv.imread(results['img_path'])
+            h, w = img.shape[:2]
+            gt = np.zeros((h, w, 2), np.float32)
+            gt[..., 0] = 2
+            results.update(img=img, img2=np.roll(img, 2, axis=1), gt_flow=gt,
+                           gt_flow_valid=np.ones((h, w), bool),
+                           img_shape=(h, w), ori_shape=(h, w))
+            return results
+
+    files = []
+    for seq in ('alley_1', 'temple_2'):
+        path = str(tmp_path / 'data' / seq / 'frame_0001.png')
+        mmcv.imwrite(np.random.RandomState(0).randint(
+            0, 255, (32, 48, 3), np.uint8), path)
+        files.append(path)
+    cfg = Config(dict(
+        default_scope='mmseg',
+        work_dir=str(tmp_path / 'work'),
+        model=dict(
+            type='WinWinFlowEstimator',
+            data_preprocessor=dict(type='FlowDataPreProcessor'),
+            backbone=dict(type='RoPEVisionTransformer', arch=None,
+                          embed_dims=32, num_layers=2, num_heads=2,
+                          out_indices=(1, )),
+            decoder=dict(type='RoPECrossDecoder', in_channels=32,
+                         embed_dims=32, num_layers=3, num_heads=2,
+                         out_indices=(0, 1, 2)),
+            decode_head=dict(type='WinDPTHead', in_channels=[32] * 4,
+                             channels=16, layer_dims=(8, 16, 24, 32),
+                             last_dim=8, num_classes=3, out_channels=3,
+                             loss_decode=dict(type='LaplacianFlowLoss'))),
+        test_dataloader=dict(
+            batch_size=2, num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dict(type='_TinyFlowPairsForVisTest', files=files,
+                         pipeline=[dict(type='_LoadTinyPairForVisTest'),
+                                   dict(type='PackFlowInputs')])),
+        test_evaluator=dict(type='FlowMetric'),
+        test_cfg=dict(type='TestLoop'),
+        default_hooks=dict(visualization=dict(type='FlowVisualizationHook')),
+        visualizer=dict(type='FlowLocalVisualizer')))
+    spec = importlib.util.spec_from_file_location(
+        '_winwin_test_tool', osp.join(osp.dirname(osp.dirname(
+            osp.abspath(__file__))), 'tools', 'test.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    show_dir, out_dir = str(tmp_path / 'show'), str(tmp_path / 'out')
+    tool.enable_visualization(cfg, argparse.Namespace(
+        show=False, show_dir=show_dir, wait_time=0))
+    cfg.test_evaluator['output_dir'] = out_dir  # as --out does
+    cfg.test_evaluator['keep_results'] = True
+    metrics = Runner.from_cfg(cfg).test()
+    assert np.isfinite(metrics['EPE'])
+    for i, seq in enumerate(('alley_1', 'temple_2')):
+        pic = mmcv.imread(osp.join(show_dir, 'vis_data', 'vis_image',
+                                   f'{seq}_frame_0001_{i + 1}.png'))
+        assert pic.shape == (32, 4 * 48, 3)
+        np.testing.assert_array_equal(pic[:, :48], mmcv.imread(files[i]))
+        assert mmcv.flowread(osp.join(out_dir, seq, 'frame_0001.flo')).shape \
+            == (32, 48, 2)

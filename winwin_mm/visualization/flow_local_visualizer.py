@@ -1,4 +1,4 @@
-"""FlowLocalVisualizer: one picture per pair, frame 1 | GT | prediction | EPE."""
+"""FlowLocalVisualizer: one picture per pair: frame 1 | GT | pred | EPE."""
 from typing import Dict, List, Optional
 
 import cv2

@@ -21,7 +21,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
-from .flow_resize import flow_valid_np, resize_flow, resize_sparse_flow
+from .flow_resize import resize_flow, resize_sparse_flow
 
 
 def pair_hw(results: dict, who: str) -> Tuple[int, int]:
@@ -37,10 +37,6 @@ def pair_hw(results: dict, who: str) -> Tuple[int, int]:
             f'are {(h, w)}; geometric transforms need the ground truth at the '
             'image size (Spring: LoadFlowPair(gt_to_image_size=True))')
     return h, w
-
-
-def _gt_valid(results: dict) -> np.ndarray:
-    return flow_valid_np(results['gt_flow'], results.get('gt_flow_valid'))
 
 
 @TRANSFORMS.register_module()
@@ -81,7 +77,8 @@ class FlowRandomScale(BaseTransform):
         self.crop_size = (int(crop_size[0]), int(crop_size[1]))
         lo, hi = scale_range
         if lo > hi:
-            raise ValueError(f'scale_range must be (lo, hi), got {scale_range}')
+            raise ValueError(
+                f'scale_range must be (lo, hi), got {scale_range}')
         self.scale_range = (float(lo), float(hi))
         self.scale_prob = float(scale_prob)
         self.stretch_prob = float(stretch_prob)
@@ -103,8 +100,8 @@ class FlowRandomScale(BaseTransform):
     def transform(self, results: dict) -> dict:
         h, w = pair_hw(results, type(self).__name__)
         fx, fy = self._factors(h, w)
-        nh, nw = max(1, math.floor(h * fy + 0.5)), max(1, math.floor(w * fx +
-                                                                     0.5))
+        nh = max(1, math.floor(h * fy + 0.5))  # half-up rounding
+        nw = max(1, math.floor(w * fx + 0.5))
         if (nh, nw) == (h, w):
             return results
         for key in ('img', 'img2'):
@@ -113,7 +110,7 @@ class FlowRandomScale(BaseTransform):
         if 'gt_flow' in results:
             resize = resize_sparse_flow if self.sparse else resize_flow
             results['gt_flow'], results['gt_flow_valid'] = resize(
-                results['gt_flow'], _gt_valid(results), (nh, nw))
+                results['gt_flow'], results.get('gt_flow_valid'), (nh, nw))
         sx, sy = results.get('scale_factor', (1.0, 1.0))[:2]
         results['scale_factor'] = (sx * nw / w, sy * nh / h)
         results['img_shape'] = (nh, nw)

@@ -41,11 +41,13 @@ def bin_flow_endpoints(flow: np.ndarray, valid: Optional[np.ndarray],
         ``(gh, gw)`` float64 counts.
     """
     gh, gw = grid
-    ok = flow_valid_np(flow, valid)  # H, W
     counts = np.zeros(gh * gw, np.float64)
     for x1, y1, x2, y2 in np.asarray(windows).tolist():
-        ys, xs = np.nonzero(ok[y1:y2, x1:x2])
-        uv = flow[y1:y2, x1:x2][ys, xs]  # n, 2
+        crop = flow[y1:y2, x1:x2]  # only the window's pixels are checked
+        ok = flow_valid_np(crop, None if valid is None else
+                           valid[y1:y2, x1:x2])  # h, w
+        ys, xs = np.nonzero(ok)
+        uv = crop[ys, xs]  # n, 2
         tx = np.floor((xs + x1 + 0.5 + uv[:, 0]) / patch_size)
         ty = np.floor((ys + y1 + 0.5 + uv[:, 1]) / patch_size)
         inside = (tx >= 0) & (tx < gw) & (ty >= 0) & (ty < gh)

@@ -8,27 +8,28 @@ from typing import Optional, Tuple
 
 import cv2
 import numpy as np
-import torch
-
-from ...models.losses import flow_valid_mask
 
 
-def flow_valid_np(flow: np.ndarray,
-                  valid: Optional[np.ndarray] = None) -> np.ndarray:
-    """``(H, W)`` bool: finite, inside ``valid`` and ``||gt|| < 1e4``.
+def flow_valid_np(flow: np.ndarray, valid: Optional[np.ndarray] = None,
+                  max_norm: float = 1e4) -> np.ndarray:
+    """``(H, W)`` bool: finite, inside ``valid`` and ``||gt|| < max_norm``.
 
-    The numpy face of :func:`winwin_mm.models.losses.flow_valid_mask`, so
-    transforms, windows and metric agree on what counts.
+    The numpy twin of :func:`winwin_mm.models.losses.flow_valid_mask` (the
+    same rule, tested equal), so transforms, windows, loss and metric agree
+    on what counts; numpy because transforms run in data-loader workers.
 
     Args:
         flow: ``(H, W, 2)`` flow.
         valid: optional ``(H, W)`` mask (bool or 0/1).
+        max_norm: ground truth with a norm at or above this is unknown.
     """
-    gt = torch.from_numpy(np.ascontiguousarray(flow, np.float32))
-    gt = gt.permute(2, 0, 1)[None]  # 1, 2, H, W
-    v = None if valid is None else torch.from_numpy(
-        np.ascontiguousarray(valid).astype(bool))[None]  # 1, H, W
-    return flow_valid_mask(gt, v)[0].numpy()
+    flow = np.asarray(flow, np.float32)
+    with np.errstate(invalid='ignore', over='ignore'):
+        ok = np.isfinite(flow).all(-1) & (np.hypot(
+            flow[..., 0], flow[..., 1]) < max_norm)
+    if valid is not None:
+        ok &= np.asarray(valid) > 0
+    return ok
 
 
 def resize_flow(flow: np.ndarray, valid: Optional[np.ndarray],

@@ -40,8 +40,8 @@ class PackFlowInputs(BaseTransform):
     def transform(self, results: dict) -> dict:
         img1, img2 = results['img'], results['img2']
         if img1.shape != img2.shape or img1.ndim != 3 or img1.shape[2] != 3:
-            raise ValueError('PackFlowInputs needs two (H, W, 3) frames of one '
-                             f'size, got {img1.shape} and {img2.shape}')
+            raise ValueError('PackFlowInputs needs two (H, W, 3) frames of '
+                             f'one size, got {img1.shape} and {img2.shape}')
         pair = np.concatenate([img1, img2], axis=2)  # H, W, 6
         inputs = torch.from_numpy(
             np.ascontiguousarray(pair.transpose(2, 0, 1)))  # 6, H, W
