@@ -16,6 +16,10 @@ _base_ = [
     '../_base_/schedules/adamw_flow_cosine_100k.py',
 ]
 custom_imports = dict(imports=['winwin_mm'], allow_failed_imports=False)
+# Pictures of tools/test.py --show-dir: frame 1 | GT | prediction | error.
+visualizer = dict(type='FlowLocalVisualizer',
+                  vis_backends=[dict(type='LocalVisBackend')],
+                  name='visualizer')
 
 # After training, before the last checkpoint and the final evaluation: tune
 # the attention temperature on full-resolution Sintel training pairs with the

@@ -53,3 +53,7 @@ custom_hooks = [
     dict(type='TemperatureTuningHook', mode='search', num_images=50,
          grid=(1.0, 2.0, 0.02), objective='decode.epe'),
 ]
+# Spring names frames alike in every sequence: keep SEQ/camera/frame in the
+# names of the .flo files written by tools/test.py --out.
+val_evaluator = dict(type='FlowMetric', name_depth=3)
+test_evaluator = val_evaluator

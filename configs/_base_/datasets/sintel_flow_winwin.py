@@ -51,6 +51,3 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='FlowMetric')
 test_evaluator = val_evaluator
-visualizer = dict(type='FlowLocalVisualizer',
-                  vis_backends=[dict(type='LocalVisBackend')],
-                  name='visualizer')
