@@ -15,7 +15,6 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     '../_base_/schedules/adamw_flow_cosine_100k.py',
 ]
-custom_imports = dict(imports=['winwin_mm'], allow_failed_imports=False)
 # Pictures of tools/test.py --show-dir: frame 1 | GT | prediction | error.
 visualizer = dict(type='FlowLocalVisualizer',
                   vis_backends=[dict(type='LocalVisBackend')],
