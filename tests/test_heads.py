@@ -18,7 +18,7 @@ from winwin_mm.models.decode_heads.win_dpt_head import _upsample2x
 
 HERE = Path(__file__).resolve().parent
 FLOW_FIXTURE = 'croco_flow_parity.pt'
-FIXTURE_DIRS = [HERE / 'data', HERE.parents[1] / 'shared' / 'fixtures']
+FIXTURE_DIRS = [HERE / 'data']
 
 # (N, C, h, w) token maps: odd, tiny and even grids.
 SIZES = [(2, 32, 5, 7), (1, 32, 3, 3), (3, 32, 4, 6), (1, 32, 1, 1)]
@@ -161,8 +161,8 @@ def load_flow_fixture():
     for folder in FIXTURE_DIRS:
         if (folder / FLOW_FIXTURE).is_file():
             return torch.load(folder / FLOW_FIXTURE, weights_only=True)
-    pytest.fail(f'{FLOW_FIXTURE} not found in {FIXTURE_DIRS}; copy it from '
-                '../shared/fixtures into tests/data')
+    pytest.fail(f'{FLOW_FIXTURE} not found in {FIXTURE_DIRS} (the parity '
+                'fixture is part of the repository)')
 
 
 def test_croco_dpt_weights_load_one_to_one():

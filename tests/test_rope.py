@@ -7,7 +7,8 @@ from winwin_mm.models.layers import apply_rope_2d, rope_2d_tables
 
 
 def _reference_rope(x, pos, base=100.):
-    """Scalar-by-scalar transcription of DESIGN.md §3 (slow, obvious)."""
+    """Scalar-by-scalar transcription of CroCo's RoPE layout as documented
+    in winwin_mm/models/layers/rope.py (slow, obvious)."""
     B, H, N, D = x.shape
     d = D // 2
     out = torch.empty_like(x)

@@ -12,7 +12,8 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import Tensor
 
-# Pretraining-only entries with no counterpart here (DESIGN.md §3).
+# Pretraining-only entries (masked-image head, mask token, fixed
+# positional tables) with no counterpart in a RoPE fine-tuning model.
 _DROPPED = ('mask_token', 'prediction_head.', 'enc_pos_embed', 'dec_pos_embed')
 _DECODER = ('decoder_embed.', 'dec_blocks.', 'dec_norm.')
 
