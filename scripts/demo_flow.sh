@@ -11,16 +11,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-CONFIG=configs/winwin/winwin-flow_vit-t16-rope_1xb4-1000_synthetic-flow-256x384.py
+CONFIG=configs/winwin/winwin-flow_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py
 WORK=${DEMO_WORK_DIR:-work_dirs/demo_flow}
-CKPT=$WORK/iter_1000.pth
+CKPT=$WORK/iter_600.pth
 TILE=${DEMO_TILE:-128}  # tile side in pixels for the tiling baseline
 start=$(date +%s)
 
 if [ -f "$CKPT" ] && [ "${DEMO_RETRAIN:-0}" != 1 ]; then
   echo "[demo-flow] reusing $CKPT (DEMO_RETRAIN=1 to train again)"
 else
-  echo "[demo-flow] training from scratch on flow-guided windows (1000 iterations)"
+  echo "[demo-flow] training from scratch on flow-guided windows (600 iterations)"
   $PY tools/train.py "$CONFIG" --work-dir "$WORK"
 fi
 trained=$(date +%s)

@@ -22,7 +22,7 @@ from typing import Dict, List
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'winwin',
-                  'winwin-flow_vit-t16-rope_1xb4-1000_synthetic-flow-256x384.py')
+                  'winwin-flow_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py')
 WINDOWS = 'train_dataloader.dataset.pipeline.3'  # FlowGuidedWindows
 
 # name -> (description, FlowGuidedWindows options, tokens frame 1 / frame 2)

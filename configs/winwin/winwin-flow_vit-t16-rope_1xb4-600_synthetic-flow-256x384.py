@@ -70,11 +70,11 @@ optim_wrapper = dict(
                    weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
     clip_grad=dict(max_norm=1.0))
-max_iters = 1000
+max_iters = 600
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0,
-         end=100),
-    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False, begin=100,
+         end=50),
+    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False, begin=50,
          end=max_iters),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
