@@ -35,11 +35,11 @@ SETTINGS: Dict[str, tuple] = {
                 dict(num_windows=2, window_size=6, num_windows2=4,
                      window_size2=4, mode='random'), (72, 64)),
     'same': ('2 win. 6x6 \\| same windows',
-             dict(num_windows=2, window_size=6, num_windows2=2,
-                  window_size2=6, mode='same'), (72, 72)),
+             dict(num_windows=2, window_size=6, num_windows2=None,
+                  window_size2=None, mode='same'), (72, 72)),
     'single': ('1 win. 8x9 \\| same window',
-               dict(num_windows=1, window_size=[8, 9], num_windows2=1,
-                    window_size2=[8, 9], mode='same'), (72, 72)),
+               dict(num_windows=1, window_size=[8, 9], num_windows2=None,
+                    window_size2=None, mode='same'), (72, 72)),
 }
 
 
