@@ -43,7 +43,8 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
     if 'visualization' not in hooks:
         raise RuntimeError(
             '--show/--show-dir need default_hooks.visualization '
-            '(SegVisualizationHook, or FlowVisualizationHook for flow) in the config')
+            '(SegVisualizationHook; FlowVisualizationHook for flow) in '
+            'the config')
     hooks.visualization.draw = True
     hooks.visualization.interval = 1
     if args.show:
