@@ -3,3 +3,5 @@ from .synthetic_seg import (  # noqa: F401
     SyntheticSceneDataset, generate_bdd100k_layout, generate_synthetic_scenes)
 from .synthetic_depth import (  # noqa: F401
     SyntheticNYUDataset, generate_nyu_layout)
+from .checked_dataset import (  # noqa: F401
+    CheckedDataset, UnreadableSampleError)
