@@ -9,6 +9,7 @@ keys with their shapes; a partial load must be asked for explicitly.
 """
 import os.path as osp
 import pickle
+import re
 from typing import Dict, List, NamedTuple, Tuple
 
 import torch
@@ -75,14 +76,18 @@ def read_checkpoint(path: str) -> dict:
         with mmengine_safe_globals():
             ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
-        if 'Weights only load failed' in str(e):
+        refused = re.search(r'Unsupported global: GLOBAL (\S+)', str(e))
+        if refused:
             raise CheckpointFileError(
                 f'checkpoint {path} holds Python objects that the safe loader '
-                'refuses; re-save its state_dict with torch.save, or convert '
-                'it (tools/convert_croco.py for CroCo files)') from None
+                f'refuses ({refused.group(1)}); re-save its state_dict with '
+                'torch.save, or convert it (tools/convert_croco.py for CroCo '
+                'files)') from None
+        detail = re.search(r'WeightsUnpickler error:\s*(.+)', str(e))
         raise CheckpointFileError(
             f'checkpoint {path} cannot be read: not a PyTorch checkpoint '
-            f'({size} bytes; {_first_line(e)})') from None
+            f'({size} bytes; '
+            f'{detail.group(1) if detail else _first_line(e)})') from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError,
             IndexError, TypeError, AttributeError) as e:
         raise CheckpointFileError(
