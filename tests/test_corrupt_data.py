@@ -76,7 +76,8 @@ def test_error_names_file_and_index(tmp_path, kind, key):
 def test_missing_file_and_non_file_errors(tmp_path):
     dataset = _bdd(tmp_path)
     os.remove(dataset.get_data_info(2)['img_path'])
-    with pytest.raises(UnreadableSampleError, match='index 2 .*does not exist'):
+    with pytest.raises(UnreadableSampleError,
+                       match='index 2 .*does not exist'):
         dataset[2]
     # A pipeline error that is not about files is re-raised as it is, with
     # the index and files in a note, and never skipped.

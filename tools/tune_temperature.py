@@ -29,6 +29,8 @@ from winwin_mm.engine.temperature import (  # noqa: E402
     set_temperature, temperature_buffer_names, temperature_modules,
     training_data_samples, tune_temperature)
 from winwin_mm.models.utils import NoTemperatureError  # noqa: E402
+from winwin_mm.engine.hooks.atomic_checkpoint_hook import (  # noqa: E402
+    TMP_SUFFIX, publish)
 from winwin_mm.engine.hooks.safe_checkpoint_hook import (  # noqa: E402
     to_safe_types)
 from winwin_mm.utils.config import load_run_config  # noqa: E402
@@ -106,7 +108,8 @@ def write_tuned(ckpt: dict, model: torch.nn.Module, summary: dict,
         if key in ckpt:
             ckpt[key] = to_safe_types(ckpt[key])
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    torch.save(ckpt, out)
+    torch.save(ckpt, out + TMP_SUFFIX)  # complete before it takes the name
+    publish(out + TMP_SUFFIX, out)
 
 
 def tune(args: argparse.Namespace, model: torch.nn.Module, loader,
