@@ -19,6 +19,7 @@ from winwin_mm.apis import init_model
 from winwin_mm.datasets import generate_bdd100k_layout
 from winwin_mm.utils.strict_load import (CheckpointFileError,
                                          CheckpointMismatchError,
+                                         check_checkpoint_file,
                                          read_checkpoint)
 
 FLOW_CONFIG = osp.join(ROOT, 'configs', '_base_', 'models',
@@ -118,6 +119,11 @@ def test_unreadable_files_are_one_line(tmp_path):
             read_checkpoint(str(path))
         assert str(path) in str(err.value) and reason in str(err.value)
         assert '\n' not in str(err.value)
+    # The cheap check tools/train.py runs on --resume / load_from files.
+    check_checkpoint_file(str(good))
+    for path in (truncated, text, tmp_path / 'none.pth'):
+        with pytest.raises(CheckpointFileError, match=str(path)):
+            check_checkpoint_file(str(path))
 
 
 @pytest.fixture(scope='module')

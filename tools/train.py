@@ -23,6 +23,8 @@ from winwin_mm.utils.checkpoint import (  # noqa: E402
     mmengine_safe_globals)
 from winwin_mm.utils.data_guard import ensure_checked_datasets  # noqa: E402
 from winwin_mm.utils.distributed import setup_cpu_distributed  # noqa: E402
+from winwin_mm.utils.strict_load import (  # noqa: E402
+    CheckpointFileError, check_checkpoint_file)
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,6 +64,13 @@ def main() -> None:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+
+    # A truncated --resume / load_from file: one line, not a zip traceback.
+    if cfg.get('load_from') and '://' not in cfg.load_from:
+        try:
+            check_checkpoint_file(cfg.load_from)
+        except CheckpointFileError as e:
+            sys.exit(f'error: {e}')
 
     # Checkpoints hold only what the safe loader accepts (plus HistoryBuffer,
     # allowed explicitly below) so that --resume and tools/test.py work with

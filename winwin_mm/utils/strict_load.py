@@ -10,6 +10,7 @@ keys with their shapes; a partial load must be asked for explicitly.
 import os.path as osp
 import pickle
 import re
+import zipfile
 from typing import Dict, List, NamedTuple, Tuple
 
 import torch
@@ -99,6 +100,24 @@ def read_checkpoint(path: str) -> dict:
             f'checkpoint {path} holds a {type(ckpt).__name__}, not a dict '
             'with a state_dict')
     return ckpt
+
+
+def check_checkpoint_file(path: str) -> None:
+    """Cheap check, without loading, that a local checkpoint file is
+    complete: torch's zip format ends with a central directory that a
+    truncated (half-written) file lacks. Used before ``--resume`` and
+    ``load_from``.
+
+    Raises:
+        CheckpointFileError: missing, or truncated / not a torch zip file.
+    """
+    if not osp.isfile(path):
+        raise CheckpointFileError(f'checkpoint {path} does not exist')
+    if not zipfile.is_zipfile(path):
+        raise CheckpointFileError(
+            f'checkpoint {path} cannot be read: truncated, still being '
+            f'written or not a PyTorch checkpoint ({osp.getsize(path)} '
+            'bytes, no zip central directory)')
 
 
 def state_dict_of(ckpt: dict) -> Dict[str, torch.Tensor]:
