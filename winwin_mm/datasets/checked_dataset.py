@@ -14,7 +14,11 @@ MAX_WORKERS = 64  # skip-counter slots: the main process and its workers
 
 class UnreadableSampleError(RuntimeError):
     """A sample's files cannot be read; the message names them and the
-    dataset index."""
+    dataset index (``problem``: the same without the advice)."""
+
+    def __init__(self, problem: str, advice: str = '') -> None:
+        super().__init__(problem + advice)
+        self.problem = problem
 
 
 def _loading_transform(tb: Optional[types.TracebackType]) -> Optional[str]:
@@ -143,7 +147,7 @@ class CheckedDataset(Dataset):
         else:
             return None
         return UnreadableSampleError(
-            f'{self._where(idx)} cannot be loaded: {what} [{_first_line(e)}]'
+            f'{self._where(idx)} cannot be loaded: {what} [{_first_line(e)}]',
             '. Fix or remove the file, or skip unreadable samples with '
             'skip_unreadable=True in the dataset config (CheckedDataset).')
 
@@ -153,8 +157,8 @@ class CheckedDataset(Dataset):
         slot = 0 if worker is None else 1 + worker.id % (MAX_WORKERS - 1)
         self._skips[slot] += 1
         total = self.num_skipped
-        print_log(f'skipped: {error.args[0].split(". Fix")[0]} '
-                  f'({total} skipped so far)', 'current', 30)
+        print_log(f'skipped: {error.problem} ({total} skipped so far)',
+                  'current', 30)
         if self.max_skips is not None and total > self.max_skips:
             raise UnreadableSampleError(
                 f'{total} unreadable samples skipped, more than max_skips='
