@@ -157,3 +157,16 @@ def test_detector_trains(tmp_path, name, snippet):
         preds = model.test_step(data)
         assert len(preds) == 2
         assert preds[0].pred_instances.bboxes.shape[-1] == 4
+
+
+def test_simple_feature_pyramid_strides():
+    from winwin_mm.models.necks import SimpleFeaturePyramid
+    feat = torch.randn(2, 32, 6, 10)  # a stride-16 map of a 96x160 image
+    neck = SimpleFeaturePyramid(32, 24)  # ViTDet: strides 4, 8, 16, 32
+    assert [tuple(o.shape) for o in neck([feat])] == [
+        (2, 24, 24, 40), (2, 24, 12, 20), (2, 24, 6, 10), (2, 24, 3, 5)]
+    neck = SimpleFeaturePyramid(32, 24, (2.0, 1.0, 0.5), num_outs=5)
+    assert [o.shape[-2:] for o in neck([feat])] == [
+        (12, 20), (6, 10), (3, 5), (2, 3), (1, 2)]
+    with pytest.raises(ValueError, match='scale factor 3'):
+        SimpleFeaturePyramid(32, 24, (3.0, ))
