@@ -1,6 +1,10 @@
 """Evaluate a checkpoint at full resolution (mmseg-compatible flags).
 
     python tools/test.py CONFIG CHECKPOINT [--show-dir DIR] [--out DIR]
+
+The checkpoint must fit the config's model: a missing, unexpected or
+mis-shaped weight stops the tool (non-zero exit, nothing evaluated or
+written) with the first offending keys; --partial-load loads only what fits.
 """
 import argparse
 import os

@@ -7,7 +7,9 @@
 Measures the training loss on full-resolution training images for candidate
 multipliers (see winwin_mm/engine/temperature), writes NEW_CKPT (the input
 checkpoint with the tuned temperature buffers; tools/test.py uses them) and
-WORK_DIR/temperature/temperature.{json,png}.
+WORK_DIR/temperature/temperature.{json,png}. The checkpoint must fit the
+config's model (--partial-load to load only what fits); NEW_CKPT is written
+to a temporary file and renamed.
 """
 import argparse
 import os
