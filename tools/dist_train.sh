@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Multi-GPU training: bash tools/dist_train.sh CONFIG GPUS [train.py args]
+# Multi-process training with torchrun (torch.distributed.run), one process
+# per GPU, or per CPU worker on a machine without CUDA (gloo backend):
+#   bash tools/dist_train.sh CONFIG NPROC [train.py args]
+# Multi-node: run it on every node with NNODES, NODE_RANK, MASTER_ADDR and
+# PORT set (see the README, "Multi-node training"). PYTHON picks the
+# interpreter (default: python on PATH, e.g. .venv/bin/python).
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+PYTHON=${PYTHON:-python}
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-torchrun \
+"$PYTHON" -m torch.distributed.run \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \

@@ -1,6 +1,10 @@
 """Evaluate a checkpoint at full resolution (mmseg-compatible flags).
 
     python tools/test.py CONFIG CHECKPOINT [--show-dir DIR] [--out DIR]
+
+The checkpoint must fit the config's model: a missing, unexpected or
+mis-shaped weight stops the tool (non-zero exit, nothing evaluated or
+written) with the first offending keys; --partial-load loads only what fits.
 """
 import argparse
 import os
@@ -10,11 +14,17 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.model import is_model_wrapper  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import winwin_mm  # noqa: E402,F401  (registers the components)
 from winwin_mm.utils.config import load_run_config  # noqa: E402
 from winwin_mm.utils.checkpoint import mmengine_safe_globals  # noqa: E402
+from winwin_mm.utils.data_guard import ensure_checked_datasets  # noqa: E402
+from winwin_mm.utils.distributed import setup_cpu_distributed  # noqa: E402
+from winwin_mm.utils.strict_load import (  # noqa: E402
+    CheckpointFileError, CheckpointMismatchError, load_state_checked,
+    read_checkpoint)
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,6 +42,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
     parser.add_argument('--tta', action='store_true', help='test time aug')
+    parser.add_argument(
+        '--partial-load', action='store_true',
+        help='load only the checkpoint weights that fit the model (by '
+        'default any missing, unexpected or mis-shaped weight is an error)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -57,11 +71,17 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
+    # Read the file before building anything: a truncated or foreign file
+    # is one line naming it.
+    try:
+        ckpt = read_checkpoint(args.checkpoint)
+    except CheckpointFileError as e:
+        sys.exit(f'error: {e}')
     cfg = load_run_config(args.config, args.cfg_options, args.work_dir,
                           args.launcher)
-    cfg.load_from = args.checkpoint
+    # Loaded below with the fit check, not by the runner (whose loader only
+    # warns about keys that do not fit).
+    cfg.load_from = None
     cfg.resume = False
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
@@ -72,11 +92,26 @@ def main() -> None:
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
+    ensure_checked_datasets(cfg)
+    setup_cpu_distributed(cfg)
 
     runner = Runner.from_cfg(cfg)
+    model = runner.model
+    if is_model_wrapper(model):  # DDP
+        model = model.module
+    if args.tta:  # SegTTAModel: the weights are those of its module
+        model = model.module
+    runner.call_hook('after_load_checkpoint', checkpoint=ckpt)
+    try:
+        load_state_checked(model, ckpt, args.checkpoint,
+                           strict=not args.partial_load,
+                           partial_hint='--partial-load')
+    except CheckpointMismatchError as e:
+        runner.logger.error(str(e))
+        sys.exit(f'error: {e}')
+    runner.logger.info(f'Load checkpoint from {args.checkpoint}')
     with mmengine_safe_globals():
         runner.test()
-
 
 if __name__ == '__main__':
     main()

@@ -19,7 +19,12 @@ from mmengine.runner import Runner  # noqa: E402
 import winwin_mm  # noqa: E402,F401  (registers the components)
 from winwin_mm.utils.config import load_run_config  # noqa: E402
 from winwin_mm.utils.checkpoint import (  # noqa: E402
-    ensure_safe_checkpoint_hook, mmengine_safe_globals)
+    ensure_atomic_checkpoint_hook, ensure_safe_checkpoint_hook,
+    mmengine_safe_globals)
+from winwin_mm.utils.data_guard import ensure_checked_datasets  # noqa: E402
+from winwin_mm.utils.distributed import setup_cpu_distributed  # noqa: E402
+from winwin_mm.utils.strict_load import (  # noqa: E402
+    CheckpointFileError, check_checkpoint_file)
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,10 +65,23 @@ def main() -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
+    # A truncated --resume / load_from file: one line, not a zip traceback.
+    if cfg.get('load_from') and '://' not in cfg.load_from:
+        try:
+            check_checkpoint_file(cfg.load_from)
+        except CheckpointFileError as e:
+            sys.exit(f'error: {e}')
+
     # Checkpoints hold only what the safe loader accepts (plus HistoryBuffer,
     # allowed explicitly below) so that --resume and tools/test.py work with
     # torch.load(weights_only=True).
     ensure_safe_checkpoint_hook(cfg)
+    # Checkpoints are written to a temporary file and renamed, and
+    # last_checkpoint after them: --resume never sees a half-written file.
+    ensure_atomic_checkpoint_hook(cfg)
+    # A corrupt sample names its file and index (or is skipped, on request).
+    ensure_checked_datasets(cfg)
+    setup_cpu_distributed(cfg)  # torchrun on CPU: gloo
     runner = Runner.from_cfg(cfg)
     with mmengine_safe_globals():
         runner.train()

@@ -7,7 +7,9 @@
 Measures the training loss on full-resolution training images for candidate
 multipliers (see winwin_mm/engine/temperature), writes NEW_CKPT (the input
 checkpoint with the tuned temperature buffers; tools/test.py uses them) and
-WORK_DIR/temperature/temperature.{json,png}.
+WORK_DIR/temperature/temperature.{json,png}. The checkpoint must fit the
+config's model (--partial-load to load only what fits); NEW_CKPT is written
+to a temporary file and renamed.
 """
 import argparse
 import os
@@ -29,10 +31,14 @@ from winwin_mm.engine.temperature import (  # noqa: E402
     set_temperature, temperature_buffer_names, temperature_modules,
     training_data_samples, tune_temperature)
 from winwin_mm.models.utils import NoTemperatureError  # noqa: E402
+from winwin_mm.engine.hooks.atomic_checkpoint_hook import (  # noqa: E402
+    TMP_SUFFIX, publish)
 from winwin_mm.engine.hooks.safe_checkpoint_hook import (  # noqa: E402
     to_safe_types)
-from winwin_mm.utils.checkpoint import mmengine_safe_globals  # noqa: E402
 from winwin_mm.utils.config import load_run_config  # noqa: E402
+from winwin_mm.utils.data_guard import ensure_checked_datasets  # noqa: E402
+from winwin_mm.utils.strict_load import (  # noqa: E402
+    CheckpointFileError, CheckpointMismatchError, load_checked)
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,6 +68,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--set', type=float, default=None, metavar='M',
                         help='no tuning: write NEW_CKPT with every multiplier '
                         'set to M (e.g. 1.0 for the untuned baseline)')
+    parser.add_argument(
+        '--partial-load', action='store_true',
+        help='load only the checkpoint weights that fit the model (by '
+        'default any missing, unexpected or mis-shaped weight is an error)')
     parser.add_argument('--device', default=None,
                         help='default: cuda if available, else cpu')
     parser.add_argument('--work-dir', help='where the report goes')
@@ -70,24 +80,18 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def load_model(cfg: Config, path: str, device: str):
+def load_model(cfg: Config, path: str, device: str, strict: bool = True):
     """Build the model and load the checkpoint with the safe loader; every
-    weight must match (temperature buffers may be missing: older
-    checkpoints). Returns the model and the checkpoint dict."""
+    weight must fit unless ``strict`` is False (temperature buffers may be
+    missing: older checkpoints). Returns the model and the checkpoint dict;
+    exits with one clear message when the file or the weights are
+    refused."""
     model = MODELS.build(cfg.model)
-    with mmengine_safe_globals():
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    state = ckpt.get('state_dict', ckpt)
-    state = {k[len('module.'):] if k.startswith('module.') else k: v
-             for k, v in state.items()}
     try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as e:  # shape mismatches
-        sys.exit(f'error: {path} does not fit the config\'s model: {e}')
-    missing = [k for k in missing if not k.endswith('temperature')]
-    if missing or unexpected:
-        sys.exit(f'error: {path} does not fit the config\'s model: '
-                 f'missing keys {missing[:5]}, unexpected {unexpected[:5]}')
+        ckpt = load_checked(model, path, strict=strict,
+                            partial_hint='--partial-load')
+    except (CheckpointFileError, CheckpointMismatchError) as e:
+        sys.exit(f'error: {e}')
     return model.to(device), ckpt
 
 
@@ -106,7 +110,8 @@ def write_tuned(ckpt: dict, model: torch.nn.Module, summary: dict,
         if key in ckpt:
             ckpt[key] = to_safe_types(ckpt[key])
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    torch.save(ckpt, out)
+    torch.save(ckpt, out + TMP_SUFFIX)  # complete before it takes the name
+    publish(out + TMP_SUFFIX, out)
 
 
 def tune(args: argparse.Namespace, model: torch.nn.Module, loader,
@@ -134,6 +139,7 @@ def main() -> None:
     if not osp.isfile(args.checkpoint):
         sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
     cfg = load_run_config(args.config, args.cfg_options, args.work_dir)
+    ensure_checked_datasets(cfg)  # skip_unreadable in the dataset config
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     train_dataloader = cfg.get('train_dataloader')
     if args.set is None:  # fail early, before loading anything
@@ -142,12 +148,14 @@ def main() -> None:
                 train_dataloader, args.num_images, args.batch_size)
         except NoTrainingSetError as e:
             sys.exit(f'error: {e}')
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    # Before anything is written: a file or weights that do not fit exit.
+    model, ckpt = load_model(cfg, args.checkpoint, device,
+                             strict=not args.partial_load)
     out_dir = osp.join(cfg.work_dir, 'temperature')
     os.makedirs(out_dir, exist_ok=True)
     logger = MMLogger.get_instance(
         'tune_temperature', log_file=osp.join(out_dir, 'tune.log'))
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    model, ckpt = load_model(cfg, args.checkpoint, device)
     try:
         temperature_modules(model)
     except NoTemperatureError as e:

@@ -1,3 +1,4 @@
 from .flow import inference_flow
+from .inference import init_model
 
-__all__ = ['inference_flow']
+__all__ = ['init_model', 'inference_flow']

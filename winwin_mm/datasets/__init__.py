@@ -9,3 +9,5 @@ from .flow import (  # noqa: F401
     TartanAirDataset, read_flow, write_flow, write_pfm)
 from .synthetic_flow import (  # noqa: F401
     SyntheticFlowDataset, generate_sintel_layout)
+from .checked_dataset import (  # noqa: F401
+    CheckedDataset, UnreadableSampleError)

@@ -32,3 +32,19 @@ def ensure_safe_checkpoint_hook(cfg) -> None:
                                  'mmseg.SafeCheckpointHook') for h in hooks):
         hooks.append(dict(type='SafeCheckpointHook'))
     cfg.custom_hooks = hooks
+
+
+def ensure_atomic_checkpoint_hook(cfg) -> None:
+    """Make ``default_hooks.checkpoint`` an ``AtomicCheckpointHook`` (same
+    arguments) when it is mmengine's ``CheckpointHook`` or not set, so a
+    killed run never leaves a half-written checkpoint for ``--resume``."""
+    hooks = cfg.get('default_hooks', None)
+    if hooks is None:
+        cfg.default_hooks = hooks = {}
+    if 'checkpoint' not in hooks:
+        hooks['checkpoint'] = dict(type='CheckpointHook', interval=1)
+    hook = hooks['checkpoint']
+    if hook is None:  # checkpoints disabled
+        return
+    if str(hook.get('type', '')).split('.')[-1] == 'CheckpointHook':
+        hook['type'] = 'mmseg.AtomicCheckpointHook'

@@ -1,0 +1,1 @@
+from .simple_feature_pyramid import SimpleFeaturePyramid  # noqa: F401
