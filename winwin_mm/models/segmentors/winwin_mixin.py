@@ -118,8 +118,8 @@ class WinWinMixin(TemperatureMixin):
         for field, pad in self.gt_fields.items():
             if field in data_samples[0]:
                 pad = self.decode_head.ignore_index if pad is None else pad
-                maps = torch.stack([ds.get(field).data
-                                    for ds in data_samples])  # B, C, H, W
+                # Cropped per sample: no stacked full-size copy.
+                maps = [ds.get(field).data for ds in data_samples]  # C, H, W
                 crops[field] = crop_windows(maps, windows, pad_value=pad)
         out, row = [], 0
         for ds, boxes in zip(data_samples, windows):

@@ -1,0 +1,75 @@
+"""Run the selected cases (each in a fresh process) and write the report."""
+import os
+import platform
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import torch
+
+from .cases import build_cases
+from .measure import run_in_subprocess
+from .report import add_ratios, case_flops, format_table, model_specs, \
+    write_all
+
+
+def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
+                  arch: str = 'b', batch: int = 2, quick: bool = False,
+                  cases: Optional[Sequence[str]] = None, warmup: int = 1,
+                  repeats: int = 3, warmup_infer: int = 1,
+                  repeats_infer: int = 2, max_tiles: Optional[int] = None,
+                  threads: int = 0) -> List[Dict]:
+    """Measure every case, print the table, write JSON, text and PNG.
+
+    Args:
+        out_dir: where ``benchmark.{json,txt,png}`` go.
+        device: ``'cpu'`` or ``'cuda'``.
+        amp: ``''``, ``'bf16'`` or ``'fp16'`` (CUDA only).
+        arch: encoder preset ``'s'``, ``'b'``, ``'l'``.
+        batch: the second training batch size.
+        quick: tiny sizes and model (tests).
+        cases: settings to run (``ALL_BASES``); references are added.
+        warmup, repeats: untimed and timed training steps.
+        warmup_infer, repeats_infer: the same for inference.
+        max_tiles: flow tiling with more tiles is timed on this many and
+            extrapolated; None: all tiles on CUDA, 136 on CPU (overlap 0.7
+            fully timed), 0: always all.
+        threads: torch threads in each case (0: torch's default).
+
+    Returns:
+        One result dict per case (see ``measure.run_case``), with FLOPs
+        and ratios.
+    """
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda but CUDA is not available')
+    if max_tiles is None:
+        max_tiles = 0 if device == 'cuda' else 136
+    os.makedirs(out_dir, exist_ok=True)
+    todo = build_cases(quick, batch, cases)
+    opts = dict(device=device, amp=amp, arch=arch, quick=quick,
+                warmup=warmup, repeats=repeats, warmup_infer=warmup_infer,
+                repeats_infer=repeats_infer, max_tiles=max_tiles,
+                threads=threads)
+    specs = model_specs(arch, quick)
+    results, start = [], time.perf_counter()
+    for i, case in enumerate(todo):
+        print(f'[{i + 1}/{len(todo)}] {case.name}: {case.label}',
+              file=sys.stderr, flush=True)
+        res = run_in_subprocess(case, opts)
+        res['flops'] = case_flops(res, specs, quick)
+        results.append(res)
+        print(f'[{i + 1}/{len(todo)}] {case.name}: {res["time_s"]:.3f} s, '
+              f'activation {res["activation_mem_bytes"] / 2**20:.0f} MiB '
+              f'({time.perf_counter() - start:.0f} s elapsed)',
+              file=sys.stderr, flush=True)
+    add_ratios(results)
+    meta = dict(opts, batch=batch, torch=torch.__version__,
+                device_name=(torch.cuda.get_device_name() if device == 'cuda'
+                             else platform.processor() or platform.machine()),
+                cpu_count=os.cpu_count(),
+                total_s=time.perf_counter() - start,
+                command=' '.join(sys.argv))
+    print(format_table(results, meta))
+    paths = write_all(out_dir, results, meta)
+    print(f'wrote {paths["json"]}, {paths["txt"]}, {paths["png"]}')
+    return results
