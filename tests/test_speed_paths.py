@@ -81,3 +81,20 @@ def test_compile_with_windows_of_changing_size():
                                        model(img, windows)[-1])
     with torch.no_grad():
         torch.testing.assert_close(compiled(img)[-1], model(img)[-1])
+
+
+def test_compiled_train_step_with_changing_windows():
+    # What mmengine does for ``compile=True`` (torch.compile(model.train_step))
+    # on a tiny Win-Win segmentor, windows changing size between steps.
+    from mmengine.optim import build_optim_wrapper
+    from winwin_mm.benchmark.models import build, seg_batch, seg_config
+    model_cfg, optim_cfg = seg_config(quick=True)
+    model = build(model_cfg, 'cpu').train()
+    wrapper = build_optim_wrapper(model, optim_cfg)
+    step = torch.compile(model.train_step, backend='eager', dynamic=True)
+    for boxes in ([[0, 0, 64, 64], [128, 0, 192, 64]],
+                  [[0, 0, 96, 96], [128, 16, 224, 112]],
+                  [[32, 32, 96, 96], [160, 0, 224, 64]]):
+        data = seg_batch((144, 256), 2, 19, boxes)
+        losses = step(data, wrapper)
+        assert torch.isfinite(losses['loss']), losses
