@@ -89,12 +89,12 @@ def test_compiled_train_step_with_changing_windows():
     from mmengine.optim import build_optim_wrapper
     from winwin_mm.benchmark.models import build, seg_batch, seg_config
     model_cfg, optim_cfg = seg_config(quick=True)
+    model_cfg.backbone.update(num_layers=2, out_indices=(1, ))
     model = build(model_cfg, 'cpu').train()
     wrapper = build_optim_wrapper(model, optim_cfg)
     step = torch.compile(model.train_step, backend='eager', dynamic=True)
     for boxes in ([[0, 0, 64, 64], [128, 0, 192, 64]],
-                  [[0, 0, 96, 96], [128, 16, 224, 112]],
-                  [[32, 32, 96, 96], [160, 0, 224, 64]]):
+                  [[0, 0, 96, 96], [128, 16, 224, 112]]):
         data = seg_batch((144, 256), 2, 19, boxes)
         losses = step(data, wrapper)
         assert torch.isfinite(losses['loss']), losses
