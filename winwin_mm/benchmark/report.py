@@ -99,7 +99,7 @@ def add_ratios(results: List[Dict]) -> None:
 def format_table(results: List[Dict], meta: Dict) -> str:
     """The printed table."""
     head = (f'{"case":<16}{"what":<58}{"passes":>7}{"time s":>10}'
-            f'{"ratio":>8}{"FLOP r.":>9}{"TFLOP":>8}{"peak GB":>9}'
+            f'{"ratio":>8}{"FLOP r.":>9}{"GFLOP":>10}{"peak GB":>9}'
             f'{"act. GB":>9}{"mem r.":>8}')
     lines = [f'winwin_mm benchmark: device {meta["device"]} '
              f'({meta["device_name"]}), amp {meta["amp"] or "off"}, '
@@ -120,7 +120,7 @@ def format_table(results: List[Dict], meta: Dict) -> str:
         lines.append(
             f'{r["name"]:<16}{r["label"][:57]:<58}{passes:>7}'
             f'{r["time_s"]:>10.3f}{fmt(r["time_ratio"]):>8}'
-            f'{fmt(r["flop_ratio"]):>9}{r["flops"] / 1e12:>8.3f}'
+            f'{fmt(r["flop_ratio"]):>9}{r["flops"] / 1e9:>10.1f}'
             f'{r["peak_mem_bytes"] / GB:>9.2f}'
             f'{r["activation_mem_bytes"] / GB:>9.2f}'
             f'{fmt(r["mem_ratio"]):>8}{note}')
@@ -161,7 +161,7 @@ def write_chart(path: str, results: List[Dict], meta: Dict) -> None:
         ax.set_yticklabels(names)
         ax.invert_yaxis()
         ax.axvline(1, color='k', lw=0.8)
-    axes[0].legend(loc='lower right')
+    axes[0].legend(loc='best', fontsize='small')
     fig.suptitle(f'winwin_mm benchmark, {meta["device_name"]}, amp '
                  f'{meta["amp"] or "off"}, arch {meta["arch"]}'
                  f'{" (quick)" if meta["quick"] else ""}; reference: full '
