@@ -15,7 +15,8 @@ from winwin_mm.benchmark.models import build, flow_config, seg_config
 FIELDS = ('name', 'base', 'group', 'label', 'image', 'batch', 'reference',
           'time_s', 'times_s', 'extrapolated', 'peak_mem_bytes',
           'baseline_mem_bytes', 'state_mem_bytes', 'activation_mem_bytes',
-          'memory_kind', 'flops', 'time_ratio', 'flop_ratio', 'mem_ratio')
+          'memory_kind', 'flops', 'time_ratio', 'flop_ratio', 'mem_ratio',
+          'images_per_s', 'tflops_per_s', 'mfu')
 
 
 @pytest.fixture(scope='module')

@@ -33,16 +33,24 @@ def parse_args(argv=None) -> argparse.Namespace:
                    + ', '.join(ALL_BASES))
     p.add_argument('--quick', action='store_true',
                    help='tiny sizes and model (tests, smoke runs)')
-    p.add_argument('--warmup', type=int, default=1)
-    p.add_argument('--repeats', type=int, default=3,
-                   help='timed training steps (median reported)')
-    p.add_argument('--warmup-infer', type=int, default=1)
-    p.add_argument('--repeats-infer', type=int, default=2)
+    p.add_argument('--warmup', type=int, default=None,
+                   help='untimed training steps (default: CPU 1, CUDA 3)')
+    p.add_argument('--repeats', type=int, default=None,
+                   help='timed training steps, median reported (default: '
+                   'CPU 2, CUDA 10)')
+    p.add_argument('--warmup-infer', type=int, default=None,
+                   help='untimed inference runs (default: CPU 1, CUDA 2)')
+    p.add_argument('--repeats-infer', type=int, default=None,
+                   help='timed inference runs (default: CPU 1, CUDA 5)')
     p.add_argument('--max-tiles', type=int, default=None,
                    help='time flow tiling on at most this many tiles and '
-                   'extrapolate (default: all on CUDA, 136 on CPU; 0: all)')
+                   'extrapolate (default: all on CUDA, 24 on CPU; 0: all)')
     p.add_argument('--threads', type=int, default=0,
                    help='torch threads per case (0: default)')
+    p.add_argument('--peak-tflops', type=float, default=0.,
+                   help="the device's peak TFLOP/s in the measured dtype "
+                   '(e.g. H100 SXM bf16 dense: 989): adds the model FLOP '
+                   'utilisation')
     p.add_argument('--out', default='work_dirs/benchmark')
     return p.parse_args(argv)
 
@@ -51,7 +59,7 @@ def main(argv=None) -> None:
     a = parse_args(argv)
     run_benchmark(a.out, a.device, a.amp, a.arch, a.batch, a.quick, a.cases,
                   a.warmup, a.repeats, a.warmup_infer, a.repeats_infer,
-                  a.max_tiles, a.threads)
+                  a.max_tiles, a.threads, a.peak_tflops)
 
 
 if __name__ == '__main__':

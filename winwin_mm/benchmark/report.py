@@ -79,11 +79,17 @@ def case_flops(case: Dict, specs: Dict, quick: bool) -> float:
     return case['batch'] * per_image
 
 
-def add_ratios(results: List[Dict]) -> None:
-    """Fill ``time_ratio``, ``flop_ratio``, ``mem_ratio`` (see module doc)
-    and ``tokens`` in place."""
+def add_ratios(results: List[Dict], peak_tflops: float = 0.) -> None:
+    """Fill in place ``time_ratio``, ``flop_ratio``, ``mem_ratio`` (see
+    module doc), ``images_per_s`` (training: batch / time), achieved
+    ``tflops_per_s`` and, given the device's peak, ``mfu`` (model FLOP
+    utilisation = achieved / peak)."""
     by_name = {r['name']: r for r in results}
     for r in results:
+        r['images_per_s'] = (r['batch'] / r['time_s']
+                             if r['group'] == 'train' else 1 / r['time_s'])
+        r['tflops_per_s'] = r['flops'] / r['time_s'] / 1e12
+        r['mfu'] = r['tflops_per_s'] / peak_tflops if peak_tflops else None
         ref = by_name[r['reference']]
         pairs = dict(time_ratio=('time_s', ref['time_s'], r['time_s']),
                      flop_ratio=('flops', ref['flops'], r['flops']),
@@ -100,7 +106,7 @@ def format_table(results: List[Dict], meta: Dict) -> str:
     """The printed table."""
     head = (f'{"case":<16}{"what":<58}{"passes":>7}{"time s":>10}'
             f'{"ratio":>8}{"FLOP r.":>9}{"GFLOP":>10}{"peak GB":>9}'
-            f'{"act. GB":>9}{"mem r.":>8}')
+            f'{"act. GB":>9}{"mem r.":>8}{"TFLOP/s":>9}')
     lines = [f'winwin_mm benchmark: device {meta["device"]} '
              f'({meta["device_name"]}), amp {meta["amp"] or "off"}, '
              f'arch {meta["arch"]}{", QUICK sizes" if meta["quick"] else ""}',
@@ -123,7 +129,7 @@ def format_table(results: List[Dict], meta: Dict) -> str:
             f'{fmt(r["flop_ratio"]):>9}{r["flops"] / 1e9:>10.1f}'
             f'{r["peak_mem_bytes"] / GB:>9.2f}'
             f'{r["activation_mem_bytes"] / GB:>9.2f}'
-            f'{fmt(r["mem_ratio"]):>8}{note}')
+            f'{fmt(r["mem_ratio"]):>8}{r["tflops_per_s"]:>9.3f}{note}')
     if any(r.get('extrapolated') for r in results):
         lines.append('* extrapolated: time of the timed tiles (model passes, '
                      'merge not included) scaled to all tiles')
