@@ -72,7 +72,7 @@ SCALES = {
         windows={'winwin_2x22': [(4, 4)] * 2, 'win_1x32': [(6, 6)],
                  'win_3x18': [(3, 3)] * 3, 'win_4x16': [(3, 3)] * 4},
         slide=((64, 64), (32, 32)),
-        flow=(128, 192), flow_tile=(64, 64)),
+        flow=(96, 128), flow_tile=(64, 64)),
 }
 
 TRAIN_BASES = ('full', 'winwin_2x22', 'win_1x32', 'win_3x18', 'win_4x16',
