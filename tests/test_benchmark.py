@@ -175,3 +175,20 @@ def test_bf16_training_step_on_cpu_backpropagates():
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
     assert all(p.grad.dtype == torch.float32
                for p in model.backbone.parameters())
+
+
+def test_a_failed_case_is_reported_not_fatal():
+    from winwin_mm.benchmark.report import add_ratios, format_table
+    ok = dict(name='full@b1', base='full', group='train', label='full',
+              batch=1, reference='full@b1', extra={}, time_s=2.0,
+              activation_mem_bytes=4 * 2**30, peak_mem_bytes=5 * 2**30,
+              flops=4e12)
+    failed = dict(name='vitdet@b1', base='vitdet', group='train',
+                  label='vitdet', batch=1, reference='full@b1', extra={},
+                  flops=3e12, error='case vitdet@b1 failed (exit -9)')
+    results = [ok, failed]
+    add_ratios(results)
+    assert failed['time_ratio'] is None and failed['flop_ratio'] == 4 / 3
+    table = format_table(results, dict(device='cpu', device_name='x',
+                                       amp='', arch='b', quick=True))
+    assert 'FAILED: case vitdet@b1 failed (exit -9)' in table

@@ -86,6 +86,16 @@ def add_ratios(results: List[Dict], peak_tflops: float = 0.) -> None:
     utilisation = achieved / peak)."""
     by_name = {r['name']: r for r in results}
     for r in results:
+        if 'error' in r:  # a failed case (e.g. out of memory): no numbers
+            for key in ('time_s', 'activation_mem_bytes', 'peak_mem_bytes',
+                        'images_per_s', 'tflops_per_s', 'mfu', 'time_ratio',
+                        'mem_ratio'):
+                r.setdefault(key, None)
+    for r in results:
+        if 'error' in r:
+            f_ref, f = by_name[r['reference']]['flops'], r['flops']
+            r['flop_ratio'] = f_ref / f if r['group'] == 'train' else f / f_ref
+            continue
         r['images_per_s'] = (r['batch'] / r['time_s']
                              if r['group'] == 'train' else 1 / r['time_s'])
         r['tflops_per_s'] = r['flops'] / r['time_s'] / 1e12
@@ -99,7 +109,7 @@ def add_ratios(results: List[Dict], peak_tflops: float = 0.) -> None:
         for key, (_, a, b) in pairs.items():
             if r['group'] != 'train':
                 a, b = b, a
-            r[key] = a / b if b else None
+            r[key] = a / b if a is not None and b else None
 
 
 def format_table(results: List[Dict], meta: Dict) -> str:
@@ -123,6 +133,10 @@ def format_table(results: List[Dict], meta: Dict) -> str:
         if r.get('extrapolated'):
             note = f' *{r["extra"]["tiles_timed"]}/{passes} tiles timed'
         fmt = (lambda v: f'{v:.2f}' if v is not None else '-')
+        if 'error' in r:
+            lines.append(f'{r["name"]:<16}{r["label"][:57]:<58}{passes:>7}'
+                         f'    FAILED: {r["error"][:60]}')
+            continue
         lines.append(
             f'{r["name"]:<16}{r["label"][:57]:<58}{passes:>7}'
             f'{r["time_s"]:>10.3f}{fmt(r["time_ratio"]):>8}'
@@ -147,6 +161,7 @@ def write_chart(path: str, results: List[Dict], meta: Dict) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    results = [r for r in results if r.get('time_ratio') is not None]
     names = [r['name'] for r in results]
     rel_t = [1 / r['time_ratio'] if r['group'] == 'train'
              else r['time_ratio'] for r in results]

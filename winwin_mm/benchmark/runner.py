@@ -66,13 +66,19 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
     for i, case in enumerate(todo):
         print(f'[{i + 1}/{len(todo)}] {case.name}: {case.label}',
               file=sys.stderr, flush=True)
-        res = run_in_subprocess(case, opts)
+        try:
+            res = run_in_subprocess(case, opts)
+        except RuntimeError as err:  # e.g. killed for memory: go on
+            res = dict(case.to_dict(), error=str(err))
+            print(f'[{i + 1}/{len(todo)}] {case.name}: FAILED ({err})',
+                  file=sys.stderr, flush=True)
         res['flops'] = case_flops(res, specs, quick)
         results.append(res)
-        print(f'[{i + 1}/{len(todo)}] {case.name}: {res["time_s"]:.3f} s, '
-              f'activation {res["activation_mem_bytes"] / 2**20:.0f} MiB '
-              f'({time.perf_counter() - start:.0f} s elapsed)',
-              file=sys.stderr, flush=True)
+        if 'error' not in res:
+            print(f'[{i + 1}/{len(todo)}] {case.name}: {res["time_s"]:.3f} '
+                  f's, activation {res["activation_mem_bytes"] / 2**20:.0f} '
+                  f'MiB ({time.perf_counter() - start:.0f} s elapsed)',
+                  file=sys.stderr, flush=True)
     add_ratios(results, peak_tflops)
     meta = dict(opts, batch=batch, peak_tflops=peak_tflops, torch=torch.__version__,
                 device_name=(torch.cuda.get_device_name() if device == 'cuda'
