@@ -80,7 +80,8 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
                   f'MiB ({time.perf_counter() - start:.0f} s elapsed)',
                   file=sys.stderr, flush=True)
     add_ratios(results, peak_tflops)
-    meta = dict(opts, batch=batch, peak_tflops=peak_tflops, torch=torch.__version__,
+    meta = dict(opts, batch=batch, peak_tflops=peak_tflops,
+                torch=torch.__version__,
                 device_name=(torch.cuda.get_device_name() if device == 'cuda'
                              else platform.processor() or platform.machine()),
                 cpu_count=os.cpu_count(),
