@@ -76,7 +76,8 @@ def max_window_size(windows: List[Tensor]) -> Tuple[int, int]:
             int((allw[:, 2] - allw[:, 0]).max()))
 
 
-def crop_windows(maps: Tensor, windows: List[Tensor], scale: int = 1,
+def crop_windows(maps: Union[Tensor, Sequence[Tensor]],
+                 windows: List[Tensor], scale: int = 1,
                  pad_value: float = 0) -> Tensor:
     """Crop every window out of a batch of maps, folded into the batch.
 
@@ -85,7 +86,8 @@ def crop_windows(maps: Tensor, windows: List[Tensor], scale: int = 1,
     carries them all.
 
     Args:
-        maps: ``(B, C, H, W)`` images or label maps.
+        maps: ``(B, C, H, W)`` images or label maps, or a list of ``B``
+            ``(C, H, W)`` maps (no full-size batch tensor is built).
         windows: list of ``B`` pixel boxes ``(K_b, 4)``.
         scale: stride of ``maps`` w.r.t. the pixel grid of the boxes
             (16 to crop token grids with pixel boxes of a /16 map).
@@ -99,7 +101,7 @@ def crop_windows(maps: Tensor, windows: List[Tensor], scale: int = 1,
     crops = []
     for b, boxes in enumerate(windows):
         for x1, y1, x2, y2 in (boxes // scale).tolist():
-            crop = maps[b, :, y1:y2, x1:x2]  # C, h, w
+            crop = maps[b][:, y1:y2, x1:x2]  # C, h, w
             crops.append(F.pad(crop, (0, wmax - crop.shape[-1], 0,
                                       hmax - crop.shape[-2]), value=pad_value))
     return torch.stack(crops)  # B*K, C, h_max, w_max

@@ -14,6 +14,10 @@ from torch import Tensor
 
 from ...structures import TokenLayout, as_window_list, check_windows
 from ..layers import RoPEAttention, RoPEBlock, rope_2d_tables
+from ..layers.rope import activation_dtype
+from ..layers.window_attention import (check_global_indexes,
+                                       default_global_indexes,
+                                       plan_window_attention)
 from ..layers.window_tokens import grid_positions, window_token_index
 from ..utils import TemperatureMixin
 
@@ -71,6 +75,17 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         fused_attn: SDPA attention (False: explicit softmax, for checks).
         attn_layer: the blocks' attention class (default
             :class:`RoPEAttention`); see ``RoPEBlock``.
+        window_attn_size: ViTDet-style attention (the paper's
+            'Full-res. ViT-Det' baseline): blocks not in
+            ``global_attn_indexes`` attend inside windows of this many
+            tokens per side (ViTDet: 14), the grid padded with zero tokens
+            to a multiple of it as ViTDet does. None = global attention in
+            every block. With Win-Win windows each window is partitioned on
+            its own (windows of one size in the batch); see
+            ``models/layers/window_attention.py``.
+        global_attn_indexes: blocks that keep global attention when
+            ``window_attn_size`` is set; default ViTDet's four evenly
+            spaced ones (12 blocks: 2, 5, 8, 11).
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=PATH)`` with a
             file written by ``tools/convert_croco.py``.
     """
@@ -95,6 +110,8 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
                  rope_base: float = 100.,
                  fused_attn: bool = True,
                  attn_layer: Type[nn.Module] = RoPEAttention,
+                 window_attn_size: Optional[int] = None,
+                 global_attn_indexes: Optional[Sequence[int]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         preset = dict(ARCH_SETTINGS['b'])
@@ -119,6 +136,17 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         if isinstance(out_indices, int):
             out_indices = [out_indices]
         self.out_indices = [i % self.num_layers for i in out_indices]
+        if window_attn_size is None and global_attn_indexes is not None:
+            raise ValueError('global_attn_indexes needs window_attn_size '
+                             '(without it every block is global)')
+        if window_attn_size is not None and window_attn_size < 1:
+            raise ValueError(f'window_attn_size must be >= 1, got '
+                             f'{window_attn_size}')
+        self.window_attn_size = window_attn_size
+        self.global_attn_indexes = (
+            default_global_indexes(self.num_layers)
+            if global_attn_indexes is None else
+            check_global_indexes(global_attn_indexes, self.num_layers))
 
         self.patch_embed = nn.Module()
         # A conv so that CroCo's ``patch_embed.proj`` weights load as they are.
@@ -211,13 +239,20 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         wins = as_window_list(windows, B, inputs.device)
         for b, boxes in enumerate(wins):
             check_windows(boxes, H, W, p, b)
-        gh, gw = H // p, W // p
-        patches = inputs[:, :, :gh * p, :gw * p]
-        patches = patches.reshape(B, Cin, gh, p, gw, p)
-        patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(B, gh * gw, -1)
-        index, positions, mask, sizes = window_token_index(wins, p, gw)
-        patches = patches.gather(
-            1, index.unsqueeze(-1).expand(-1, -1, patches.shape[-1]))
+        index, positions, mask, sizes = window_token_index(wins, p, W // p)
+        # Only the windows' pixels are unfolded into patches: nothing of the
+        # size of the full image is created (padding tokens are zeros).
+        seqs = []
+        for b, boxes in enumerate(wins):
+            parts = []
+            for x1, y1, x2, y2 in boxes.tolist():
+                h, w = (y2 - y1) // p, (x2 - x1) // p
+                crop = inputs[b, :, y1:y2, x1:x2].reshape(Cin, h, p, w, p)
+                crop = crop.permute(1, 3, 0, 2, 4)  # h, w, Cin, p, p
+                parts.append(crop.reshape(h * w, Cin * p * p))
+            seq = torch.cat(parts)  # n_b, Cin*p*p
+            seqs.append(F.pad(seq, (0, 0, 0, index.shape[1] - len(seq))))
+        patches = torch.stack(seqs)  # B, L, Cin*p*p
         proj = self.patch_embed.proj
         x = F.linear(patches, proj.weight.flatten(1), proj.bias)  # B, L, C
         return x, TokenLayout(positions, mask, sizes)
@@ -239,16 +274,22 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         """
         x, layout = self.embed(inputs, windows)
         x = self.drop_after_pos(x)
-        rope = rope_2d_tables(layout.positions,
-                              self.embed_dims // self.num_heads,
-                              self.rope_base)  # 2 x (B, 1, L, D)
+        head_dim = self.embed_dims // self.num_heads
+        dtype = activation_dtype(x)
+        rope = rope_2d_tables(layout.positions, head_dim, self.rope_base,
+                              dtype)  # 2 x (B, 1, L, D)
+        plan = None
+        if self.window_attn_size is not None:
+            plan = plan_window_attention(layout, self.window_attn_size,
+                                         head_dim, self.rope_base, dtype)
         outs = []
         for i, layer in enumerate(self.layers):
+            window = None if i in self.global_attn_indexes else plan
             if self.with_cp and x.requires_grad:
-                x = cp.checkpoint(layer, x, rope, layout.mask,
+                x = cp.checkpoint(layer, x, rope, layout.mask, window,
                                   use_reentrant=False)
             else:
-                x = layer(x, rope, layout.mask)  # B, L, C
+                x = layer(x, rope, layout.mask, window)  # B, L, C
             if i in self.out_indices:
                 out = x
                 if i == self.num_layers - 1 and self.final_norm:

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ...structures import TokenLayout
 from ..layers import RoPECrossBlock, rope_2d_tables
+from ..layers.rope import activation_dtype
 from ..utils import TemperatureMixin
 
 
@@ -145,9 +146,12 @@ class RoPECrossDecoder(TemperatureMixin, BaseModule):
             block's through the final norm).
         """
         head_dim = self.embed_dims // self.num_heads
-        rope1 = rope_2d_tables(layout1.positions, head_dim, self.rope_base)
-        rope2 = rope_2d_tables(layout2.positions, head_dim, self.rope_base)
         x = self.decoder_embed(x1)  # B, N1, C
+        dtype = activation_dtype(x)  # tables in the AMP dtype
+        rope1 = rope_2d_tables(layout1.positions, head_dim, self.rope_base,
+                               dtype)
+        rope2 = rope_2d_tables(layout2.positions, head_dim, self.rope_base,
+                               dtype)
         y = self.decoder_embed(x2)  # B, N2, C
         outs = []
         for i, block in enumerate(self.blocks):

@@ -13,17 +13,30 @@ import torch
 from torch import Tensor
 
 
-def rope_2d_tables(positions: Tensor, head_dim: int,
-                   base: float = 100.0) -> Tuple[Tensor, Tensor]:
+def activation_dtype(x: Tensor) -> torch.dtype:
+    """The dtype matmuls produce for ``x``: autocast's when it is on for
+    ``x``'s device, else ``x.dtype``."""
+    if torch.is_autocast_enabled(x.device.type):
+        return torch.get_autocast_dtype(x.device.type)
+    return x.dtype
+
+
+def rope_2d_tables(positions: Tensor, head_dim: int, base: float = 100.0,
+                   dtype: torch.dtype = torch.float32
+                   ) -> Tuple[Tensor, Tensor]:
     """Cos/sin tables for 2-D RoPE, computed once per forward.
 
     Args:
         positions: ``(B, N, 2)`` integer (row, col) token positions.
         head_dim: channels per head D, divisible by 4.
         base: frequency base (CroCo: 100).
+        dtype: dtype of the tables: the activations' (``activation_dtype``),
+            so that under AMP the rotation runs in bf16/fp16 without a
+            float32 copy of q and k in every block.
 
     Returns:
-        ``(cos, sin)``, each ``(B, 1, N, D)`` float32, broadcastable over heads.
+        ``(cos, sin)``, each ``(B, 1, N, D)``, broadcastable over heads;
+        computed in float32, then cast.
     """
     if head_dim % 4:
         raise ValueError(f'2-D RoPE needs a head dimension divisible by 4, '
@@ -35,7 +48,8 @@ def rope_2d_tables(positions: Tensor, head_dim: int,
     # Split-half pairing: the same angle drives channel i and i + d/2.
     angles = torch.cat([angles, angles], dim=-1)  # B, N, 2, d
     angles = angles.flatten(2)  # B, N, D: [y half | x half]
-    return angles.cos().unsqueeze(1), angles.sin().unsqueeze(1)
+    return (angles.cos().unsqueeze(1).to(dtype),
+            angles.sin().unsqueeze(1).to(dtype))
 
 
 def _rotate_half(x: Tensor) -> Tensor:
@@ -47,6 +61,8 @@ def _rotate_half(x: Tensor) -> Tensor:
 
 def apply_rope_2d(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     """Rotate queries or keys ``(B, H, N, D)`` by the tables of
-    :func:`rope_2d_tables`; computed in float32, returned in ``x.dtype``."""
-    out = x.float() * cos + _rotate_half(x.float()) * sin
+    :func:`rope_2d_tables`; computed in the wider of the two dtypes
+    (float32 tables keep full precision for bf16 inputs; tables in the
+    activation dtype avoid the float32 copies), returned in ``x.dtype``."""
+    out = x * cos + _rotate_half(x) * sin
     return out.to(x.dtype)

@@ -1,5 +1,5 @@
 """Pre-norm ViT block with RoPE attention (CroCo encoder block layout)."""
-from typing import Optional, Tuple, Type
+from typing import TYPE_CHECKING, Optional, Tuple, Type
 
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
@@ -7,6 +7,9 @@ from mmcv.cnn.bricks import DropPath
 from torch import Tensor
 
 from .attention import RoPEAttention
+
+if TYPE_CHECKING:
+    from .window_attention import WindowAttentionPlan
 
 
 class Mlp(nn.Module):
@@ -72,9 +75,17 @@ class RoPEBlock(nn.Module):
 
     def forward(self, x: Tensor, rope: Tuple[Tensor, Tensor],
                 key_padding_mask: Optional[Tensor] = None,
+                window: Optional['WindowAttentionPlan'] = None,
                 **attn_kwargs) -> Tensor:
         """``x``: ``(B, N, C)`` -> ``(B, N, C)``; ``attn_kwargs`` go to the
-        attention (e.g. ``context``/``context_rope`` for cross-attention)."""
-        x = x + self.drop_path(self.attn(self.norm1(x), rope,
-                                         key_padding_mask, **attn_kwargs))
+        attention (e.g. ``context``/``context_rope`` for cross-attention).
+        With ``window`` (a ViTDet window plan) attention runs inside each
+        window, with the plan's RoPE tables and no mask."""
+        y = self.norm1(x)
+        if window is None:
+            y = self.attn(y, rope, key_padding_mask, **attn_kwargs)
+        else:
+            y = window.unpartition(
+                self.attn(window.partition(y), window.rope), x.shape[0])
+        x = x + self.drop_path(y)
         return x + self.drop_path(self.mlp(self.norm2(x)))

@@ -118,8 +118,8 @@ class WinWinMixin(TemperatureMixin):
         for field, pad in self.gt_fields.items():
             if field in data_samples[0]:
                 pad = self.decode_head.ignore_index if pad is None else pad
-                maps = torch.stack([ds.get(field).data
-                                    for ds in data_samples])  # B, C, H, W
+                # Cropped per sample: no stacked full-size copy.
+                maps = [ds.get(field).data for ds in data_samples]  # C, H, W
                 crops[field] = crop_windows(maps, windows, pad_value=pad)
         out, row = [], 0
         for ds, boxes in zip(data_samples, windows):
@@ -171,6 +171,23 @@ class WinWinMixin(TemperatureMixin):
                 self._auxiliary_head_forward_train(x, window_samples))
         return losses
 
+    def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
+        """mmengine's ``BaseModel.train_step`` with the parameter update
+        kept out of ``torch.compile``.
+
+        mmengine's ``compile=True`` compiles ``model.train_step``. Dynamo
+        cannot trace the optimizer step when its parameter groups are
+        ``ConfigDict``s (mmengine's constructors build them so, e.g. for
+        layer-wise lr decay), and compiling AdamW gains little; the forward
+        and the loss are compiled, their backward runs the compiled graphs.
+        """
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        parsed_losses, log_vars = self.parse_losses(losses)
+        _update_params(optim_wrapper, parsed_losses)
+        return log_vars
+
     # ----------------------------------------------------------------- test
     def pad_to_divisor(self, inputs: Tensor) -> Tensor:
         """Pad right/bottom with zeros to the backbone's size divisor."""
@@ -217,3 +234,9 @@ class WinWinMixin(TemperatureMixin):
                  decoder=getattr(self, 'decoder', None)),
             f'{type(self).__name__} with a {type(self.backbone).__name__} '
             'backbone')
+
+
+@torch.compiler.disable
+def _update_params(optim_wrapper, loss: Tensor) -> None:
+    """Backward, optimizer step, zero grad (never traced by Dynamo)."""
+    optim_wrapper.update_params(loss)

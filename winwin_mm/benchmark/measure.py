@@ -1,0 +1,119 @@
+"""Time and memory of one case, each in a fresh process.
+
+A fresh process per case makes the CPU peak resident size (``ru_maxrss``)
+that case's own, and keeps CUDA allocator caches from leaking between
+cases. The parent runs ``python -m winwin_mm.benchmark.worker`` with the
+case and options as JSON (``winwin_mm/benchmark/worker.py``); the child
+prints progress on stderr and its result as one JSON line on stdout.
+
+Memory: ``baseline`` is measured after the model, its gradients and the
+optimizer states exist and before the first forward (CPU: the process's
+resident size then, libraries included; CUDA: allocated bytes);
+``activation = peak - baseline`` is what the step itself needs.
+"""
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List
+
+import torch
+
+from .cases import Case
+
+
+def current_rss() -> int:
+    """Resident bytes of this process now."""
+    with open('/proc/self/statm') as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf('SC_PAGE_SIZE')
+
+
+def peak_rss() -> int:
+    """Peak resident bytes of this process so far (Linux: KiB units)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _sync(device: str) -> None:
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def time_step(step: Callable[[], None], device: str, warmup: int,
+              repeats: int, say: Callable[[str], None]) -> List[float]:
+    """Seconds of each of ``repeats`` runs after ``warmup`` runs."""
+    for i in range(warmup):
+        t0 = time.perf_counter()
+        step()
+        _sync(device)
+        say(f'warm-up {i + 1}/{warmup}: {time.perf_counter() - t0:.2f} s')
+    times = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+        say(f'run {i + 1}/{repeats}: {times[-1]:.2f} s')
+    return times
+
+
+def run_case(case: Case, opts: Dict) -> Dict:
+    """Build, measure and describe one case (in this process)."""
+    from .steps import STEPS
+    torch.manual_seed(0)
+    if opts.get('threads'):
+        torch.set_num_threads(opts['threads'])
+    device = opts['device']
+
+    def say(msg: str) -> None:
+        print(f'  [{case.name}] {msg}', file=sys.stderr, flush=True)
+
+    t0 = time.perf_counter()
+    step, state_bytes = STEPS[case.group](case, opts)
+    say(f'built in {time.perf_counter() - t0:.1f} s')
+    _sync(device)
+    if device == 'cuda':
+        baseline = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+    else:
+        baseline = current_rss()
+    warmup = opts['warmup'] if case.group == 'train' else opts['warmup_infer']
+    repeats = opts['repeats'] if case.group == 'train' else opts[
+        'repeats_infer']
+    times = time_step(step, device, warmup, repeats, say)
+    peak = (torch.cuda.max_memory_allocated() if device == 'cuda'
+            else peak_rss())
+    scale = case.extra.get('scale', 1.0)
+    return dict(
+        case.to_dict(),
+        time_s=statistics.median(times) * scale,
+        times_s=[t * scale for t in times],
+        extrapolated=scale != 1.0,
+        peak_mem_bytes=peak,
+        baseline_mem_bytes=baseline,
+        state_mem_bytes=state_bytes,
+        activation_mem_bytes=max(peak - baseline, 0),
+        memory_kind=('cuda allocator peak' if device == 'cuda'
+                     else 'peak RSS of a fresh process'),
+        torch_threads=torch.get_num_threads())
+
+
+def run_in_subprocess(case: Case, opts: Dict) -> Dict:
+    """:func:`run_case` in a fresh Python process (progress passes through
+    to this process's stderr)."""
+    payload = json.dumps(dict(case=case.to_dict(), opts=opts))
+    # The child imports this very package, wherever the parent runs from.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (root, os.environ.get('PYTHONPATH')) if p))
+    proc = subprocess.run(
+        [sys.executable, '-m', 'winwin_mm.benchmark.worker', payload],
+        stdout=subprocess.PIPE, stderr=None, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f'case {case.name} failed (exit '
+                           f'{proc.returncode}); see the output above')
+    return json.loads(proc.stdout.strip().splitlines()[-1])

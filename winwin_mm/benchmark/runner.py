@@ -1,0 +1,97 @@
+"""Run the selected cases (each in a fresh process) and write the report."""
+import os
+import platform
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import torch
+
+from .cases import build_cases
+from .measure import run_in_subprocess
+from .report import add_ratios, case_flops, format_table, model_specs, \
+    write_all
+
+
+def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
+                  arch: str = 'b', batch: int = 2, quick: bool = False,
+                  cases: Optional[Sequence[str]] = None,
+                  warmup: Optional[int] = None,
+                  repeats: Optional[int] = None,
+                  warmup_infer: Optional[int] = None,
+                  repeats_infer: Optional[int] = None,
+                  max_tiles: Optional[int] = None,
+                  threads: int = 0, peak_tflops: float = 0.) -> List[Dict]:
+    """Measure every case, print the table, write JSON, text and PNG.
+
+    Args:
+        out_dir: where ``benchmark.{json,txt,png}`` go.
+        device: ``'cpu'`` or ``'cuda'``.
+        amp: ``''``, ``'bf16'`` or ``'fp16'`` (CUDA only).
+        arch: encoder preset ``'s'``, ``'b'``, ``'l'``.
+        batch: the second training batch size.
+        quick: tiny sizes and model (tests).
+        cases: settings to run (``ALL_BASES``); references are added.
+        warmup, repeats: untimed and timed training steps (None: 1 and 2
+            on CPU, 3 and 10 on CUDA).
+        warmup_infer, repeats_infer: the same for inference (None: 1 and
+            1 on CPU, 2 and 5 on CUDA).
+        max_tiles: flow tiling with more tiles is timed on this many and
+            extrapolated; None: all tiles on CUDA, 24 on CPU (a Full-HD
+            tiling is 135 / 1050 passes of a ViT-B CroCo-Flow: tens of
+            minutes on 2 cores); 0: always all.
+        threads: torch threads in each case (0: torch's default).
+        peak_tflops: the device's peak TFLOP/s in the measured dtype, for
+            the model FLOP utilisation (``mfu``); 0: not reported.
+
+    Returns:
+        One result dict per case (see ``measure.run_case``), with FLOPs
+        and ratios.
+    """
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda but CUDA is not available')
+    cuda = device == 'cuda'
+    defaults = dict(warmup=(3, 1), repeats=(10, 2), warmup_infer=(2, 1),
+                    repeats_infer=(5, 1), max_tiles=(0, 24))
+    given = dict(warmup=warmup, repeats=repeats, warmup_infer=warmup_infer,
+                 repeats_infer=repeats_infer, max_tiles=max_tiles)
+    n = {k: v if v is not None else defaults[k][0 if cuda else 1]
+         for k, v in given.items()}
+    os.makedirs(out_dir, exist_ok=True)
+    todo = build_cases(quick, batch, cases)
+    opts = dict(device=device, amp=amp, arch=arch, quick=quick,
+                threads=threads, **n)
+    specs = model_specs(arch, quick)
+    results, start = [], time.perf_counter()
+    for i, case in enumerate(todo):
+        print(f'[{i + 1}/{len(todo)}] {case.name}: {case.label}',
+              file=sys.stderr, flush=True)
+        try:
+            res = run_in_subprocess(case, opts)
+        except RuntimeError as err:  # e.g. killed for memory: go on
+            res = dict(case.to_dict(), error=str(err))
+            print(f'[{i + 1}/{len(todo)}] {case.name}: FAILED ({err})',
+                  file=sys.stderr, flush=True)
+        res['flops'] = case_flops(res, specs, quick)
+        results.append(res)
+        if 'error' not in res:
+            print(f'[{i + 1}/{len(todo)}] {case.name}: {res["time_s"]:.3f} '
+                  f's, activation {res["activation_mem_bytes"] / 2**20:.0f} '
+                  f'MiB ({time.perf_counter() - start:.0f} s elapsed)',
+                  file=sys.stderr, flush=True)
+    add_ratios(results, peak_tflops)
+    meta = dict(opts, batch=batch, peak_tflops=peak_tflops,
+                torch=torch.__version__,
+                device_name=(torch.cuda.get_device_name() if device == 'cuda'
+                             else platform.processor() or platform.machine()),
+                cpu_count=os.cpu_count(),
+                total_s=time.perf_counter() - start,
+                command=' '.join(sys.argv))
+    print(format_table(results, meta))
+    ww = [r for r in results if r['base'] == 'winwin_2x22' and r['mfu']]
+    for r in ww:
+        print(f'model FLOP utilisation of {r["name"]}: {100 * r["mfu"]:.1f} %'
+              f' ({r["tflops_per_s"]:.1f} of {peak_tflops} TFLOP/s)')
+    paths = write_all(out_dir, results, meta)
+    print(f'wrote {paths["json"]}, {paths["txt"]}, {paths["png"]}')
+    return results

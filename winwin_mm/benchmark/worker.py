@@ -1,0 +1,20 @@
+"""Child process of the benchmark: ``python -m winwin_mm.benchmark.worker
+JSON`` runs one case (``measure.run_case``) and prints its result as one
+JSON line. Kept apart from the package's ``__init__`` so that ``-m`` runs a
+module that is not imported yet."""
+import json
+import sys
+import warnings
+
+
+def main(argv) -> None:
+    warnings.filterwarnings('ignore', category=UserWarning)
+    from winwin_mm.benchmark.cases import Case
+    from winwin_mm.benchmark.measure import run_case
+    args = json.loads(argv[0])
+    result = run_case(Case(**args['case']), args['opts'])
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
