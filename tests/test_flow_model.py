@@ -197,6 +197,33 @@ def test_window_training_loss_reaches_every_parameter():
     assert no_grad == []
 
 
+def test_flow_scale_multiplies_uv_in_training_and_test():
+    """``flow_scale`` scales (u, v), not the confidence, in the loss (whose
+    EPE is then against the scaled prediction) and in both test modes."""
+    inputs = torch.randint(0, 255, (1, 6, 64, 96), dtype=torch.uint8)
+    plain, scaled = _model(), _model(flow_scale=20.)
+    scaled.load_state_dict(plain.state_dict())
+    x = plain.data_preprocessor(dict(inputs=list(inputs)), False)['inputs']
+    a = plain.encode_decode(x)
+    b = scaled.encode_decode(x)
+    torch.testing.assert_close(b[:, :2], a[:, :2] * 20.)
+    torch.testing.assert_close(b[:, 2], a[:, 2])
+    for m in (plain, scaled):
+        m.test_cfg = dict(mode='tile', crop_size=(32, 48), overlap=0.5)
+    torch.testing.assert_close(scaled.inference(x)[:, :2],
+                               plain.inference(x)[:, :2] * 20.)
+    s = _flow_sample(64, 96, _boxes([0, 0, 32, 32]), _boxes([32, 16, 64, 48]))
+    s.gt_flow.data = torch.zeros(2, 64, 96)  # EPE = |prediction|
+    data = plain.data_preprocessor(dict(inputs=list(inputs),
+                                        data_samples=[s]), True)
+    plain.train(), scaled.train()
+    epe_a = plain(**data, mode='loss')['decode.epe']
+    epe_b = scaled(**data, mode='loss')['decode.epe']
+    torch.testing.assert_close(epe_b, epe_a * 20.)
+    with pytest.raises(ValueError, match='flow_scale'):
+        MODELS.build(_tiny_cfg(flow_scale=0.))
+
+
 def test_whole_image_training_refuses_windows():
     model = _model(train_cfg=dict(whole_image=True))
     inputs = torch.randint(0, 255, (1, 6, 64, 64), dtype=torch.uint8)

@@ -68,6 +68,14 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
         data_preprocessor: e.g. ``dict(type='FlowDataPreProcessor')``.
         train_cfg: ``whole_image`` (bool).
         test_cfg: see above.
+        flow_scale: the head's ``(u, v)`` outputs are multiplied by this
+            before the loss and at test time (FlowNet's ``div_flow``). 1 (the
+            default) is CroCo-Flow's head, which regresses pixels directly:
+            right for fine-tuning a pretrained model. From scratch, a head
+            initialised to outputs of order 1 needs its last weights to grow
+            by about the flow magnitude before it can express flows of tens
+            of pixels, and Adam grows them by about ``lr`` per step; a scale
+            of about the typical flow (e.g. 20) removes that wait.
         init_cfg: initialisation config.
     """
 
@@ -79,9 +87,13 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
+                 flow_scale: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
+        if not flow_scale > 0:
+            raise ValueError(f'flow_scale must be > 0, got {flow_scale}')
+        self.flow_scale = float(flow_scale)
         self.backbone = MODELS.build(backbone)
         self.decoder = MODELS.build(decoder)
         self.decode_head = MODELS.build(decode_head)
@@ -163,11 +175,20 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
                                               'windows2')
         return self.extract_feat(inputs, windows, windows2)
 
+    def head_forward(self, x: List[Tensor]) -> Tensor:
+        """``(N, 3, 16h, 16w)`` (u, v, c): the head's output with (u, v) in
+        pixels (times ``flow_scale``)."""
+        out = self.decode_head(x)  # N, 3, 16h, 16w
+        if self.flow_scale == 1.0:
+            return out
+        scale = out.new_tensor([self.flow_scale, self.flow_scale, 1.])
+        return out * scale.view(1, 3, 1, 1)
+
     # ----------------------------------------------------------------- train
     def _decode_head_forward_train(self, x: List[Tensor],
                                    window_samples: SampleList) -> dict:
         """Head + ``loss_decode`` per frame-1 window; logs the EPE too."""
-        out = self.decode_head(x)  # N, 3, 16h, 16w
+        out = self.head_forward(x)  # N, 3, 16h, 16w
         gt = torch.stack([s.gt_flow.data for s in window_samples])  # N,2,h,w
         valid = None
         if 'gt_flow_valid' in window_samples[0]:
@@ -194,7 +215,8 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
         """Raw head output ``(B, 3, H, W)`` of whole pairs in one pass
         (padded to the patch size, cropped back)."""
         H, W = inputs.shape[-2:]
-        out = self.decode_head(self.extract_feat(self.pad_to_divisor(inputs)))
+        out = self.head_forward(
+            self.extract_feat(self.pad_to_divisor(inputs)))
         return out[..., :H, :W]  # B, 3, H, W
 
     def inference(self, inputs: Tensor) -> Tensor:
