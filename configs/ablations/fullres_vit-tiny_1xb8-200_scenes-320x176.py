@@ -1,7 +1,7 @@
 # Full-resolution baseline (paper Table 2 left, 'Full-res. ViT'): the
 # Win-Win model trained on whole 320x176 images (all 220 tokens, no
 # windows), same whole-image test. No temperature to tune.
-_base_ = ['./winwin-2win5_vit-tiny_1xb8-300_scenes-320x176.py']
+_base_ = ['./winwin-2win5_vit-tiny_1xb8-200_scenes-320x176.py']
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

@@ -1,6 +1,6 @@
 # Paper Table 7 right: 2 windows of 5x5 tokens plus 5 isolated extra tokens
 # (attention only: dropped before the head and the loss).
-_base_ = ['./winwin-2win5_vit-tiny_1xb8-300_scenes-320x176.py']
+_base_ = ['./winwin-2win5_vit-tiny_1xb8-200_scenes-320x176.py']
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

@@ -1,7 +1,7 @@
 # Paper Table 7 left, row 5: everything random: 2, 3 or 4 windows, a budget
 # in [38, 62] tokens, the largest window up to 2x the average, aspect
 # ratios in [1/2, 2].
-_base_ = ['./winwin-2win5_vit-tiny_1xb8-300_scenes-320x176.py']
+_base_ = ['./winwin-2win5_vit-tiny_1xb8-200_scenes-320x176.py']
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

@@ -4,7 +4,7 @@
 # scattered tokens (paper Appendix C), so a per-token linear head predicts
 # the 16x16 pixels of each token; the labels are cropped to the same tokens.
 # Test: the whole image in one pass, the same per-token head.
-_base_ = ['./winwin-2win5_vit-tiny_1xb8-300_scenes-320x176.py']
+_base_ = ['./winwin-2win5_vit-tiny_1xb8-200_scenes-320x176.py']
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

@@ -2,7 +2,7 @@
 # outside it (the paper's 100 of 3600 scaled to this grid: about 2.5 % of
 # the image). The extra tokens take part in attention; they are dropped
 # before the head and the loss.
-_base_ = ['./winwin-2win5_vit-tiny_1xb8-300_scenes-320x176.py']
+_base_ = ['./winwin-2win5_vit-tiny_1xb8-200_scenes-320x176.py']
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

@@ -8,7 +8,7 @@
 _base_ = [
     '../_base_/models/winwin_vit-tiny_convnext_scenes.py',
     '../_base_/datasets/synthetic_scenes_winwin.py',
-    '../_base_/schedules/adamw_scratch_cosine_300.py',
+    '../_base_/schedules/adamw_scratch_cosine_200.py',
     'mmseg::_base_/default_runtime.py',
 ]
 custom_hooks = [

@@ -3,7 +3,7 @@
 # through the model. Tested here on the whole image in one pass; see
 # crop7-test-slide_* (tiling, 50 % overlap) and crop7-test-resize_* (resize to
 # the crop size and back).
-_base_ = ['./winwin-2win5_vit-tiny_1xb8-300_scenes-320x176.py']
+_base_ = ['./winwin-2win5_vit-tiny_1xb8-200_scenes-320x176.py']
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
