@@ -1,15 +1,27 @@
 """tools/ablation.py: a two-setting micro study end to end (tiny model, two
 iterations, six generated images), its table, and resuming."""
+import functools
 import importlib.util
 import json
 import os.path as osp
 
+import mmengine.config.utils as config_utils
 import pytest
 
 from winwin_mm.ablation import SETTINGS, STUDIES, study_plan
 from winwin_mm.ablation.runner import read_metrics, slide_passes
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture(scope='module', autouse=True)
+def _fast_package_configs():
+    """mmengine reads mmseg's 53 model-index YAML files for every
+    ``mmseg::`` base (about 1 s); they do not change during the tests."""
+    original = config_utils._get_cfg_metainfo
+    config_utils._get_cfg_metainfo = functools.lru_cache()(original)
+    yield
+    config_utils._get_cfg_metainfo = original
 
 
 def _tool():
@@ -46,6 +58,39 @@ def test_every_setting_has_its_configs():
     merged = dict(study_plan('all'))
     assert merged['winwin-2win5'] == ('whole', 'tuned')
     assert merged['crop7'] == ('whole', 'resize', 'slide')
+
+
+def _config_tokens(path: str):
+    """Training tokens and extra tokens per image, read from a config."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    w, h = cfg.train_dataloader.dataset.img_size
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step.type == 'RandomWindows':
+            extra = step.get('num_extra_tokens', 0)
+            if 'num_tokens' in step:
+                lo, hi = (step.num_tokens, ) * 2 if isinstance(
+                    step.num_tokens, int) else step.num_tokens
+                return (lo + hi) // 2, extra
+            size = step.window_size
+            wh, ww = (size, size) if isinstance(size, int) else size
+            return step.num_windows * wh * ww, extra
+        if step.type == 'RandomCrop':
+            ch, cw = step.crop_size
+            return (ch // 16) * (cw // 16), 0
+    assert cfg.model.train_cfg.whole_image
+    return (h // 16) * (w // 16), 0
+
+
+# One setting of each kind (parsing a config takes about a second).
+@pytest.mark.parametrize('name', [
+    'winwin-4win3x4', 'winwin-2win5-extra5',
+    'winwin-234win-tok38-62-ratio-aspect', 'crop6', 'fullres-vitdet',
+    'randtokens-50-linear'])
+def test_table_tokens_match_the_configs(name):
+    setting = SETTINGS[name]
+    assert _config_tokens(setting.path()) == (setting.tokens,
+                                              setting.extra_tokens)
 
 
 def test_forward_passes_and_log_parsing():

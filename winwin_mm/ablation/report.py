@@ -80,17 +80,18 @@ def plot(study: str, rows: Sequence[Dict], path: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for r in rows:
+    fig, ax = plt.subplots(figsize=(11, max(4.5, 0.28 * len(rows) + 1)))
+    markers = 'osD^v<>Pp*hX'
+    for i, r in enumerate(rows):
         label = f'{r["label"]} — {EVALS[r["eval"]]}'
         ax.errorbar(r['train_seconds_mean'], r['miou_mean'],
                     xerr=r['train_seconds_std'], yerr=r['miou_std'],
-                    fmt='o', capsize=3, label=label)
+                    fmt=markers[i % len(markers)], capsize=3, label=label)
     ax.set_xlabel('training time (s, training iterations only)')
     ax.set_ylabel('validation mIoU (%)')
     ax.set_title(f'winwin_mm ablation study "{study}" (CPU scale)')
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc='best')
+    ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
