@@ -107,6 +107,21 @@ def test_extra_tokens_take_part_in_attention_not_in_head_or_loss():
                            _loss(model, img, _under_extra(label, value)))
 
 
+def test_gathered_patches_match_the_window_path():
+    """An extra token's embedding equals that of the same token as a 1x1
+    window, and an image may have no extra token."""
+    model = _model()
+    img = torch.rand(2, 3, H, W)
+    no_extra = torch.zeros(0, 4, dtype=torch.long)
+    x, layout = model.backbone.embed(img, [WINDOWS, WINDOWS],
+                                     extra_tokens=[EXTRA, no_extra])
+    ref, _ = model.backbone.embed(img[:1], [torch.cat([WINDOWS, EXTRA])])
+    assert layout.extra == [2, 0] and layout.mask[1].sum() == 8
+    assert torch.allclose(x[0, :10], ref[0], atol=1e-6)
+    assert torch.equal(layout.positions[0, 8:], torch.tensor([[0, 3],
+                                                             [3, 1]]))
+
+
 def test_backbone_rejects_extra_tokens_inside_a_window():
     model = _model()
     bad = torch.tensor([[8, 8, 16, 16]])  # inside window 0

@@ -82,4 +82,5 @@ def gather_patches(image: Tensor, boxes: Tensor, patch_size: int) -> Tensor:
     rows = boxes[:, 1, None] + offsets  # M, p
     cols = boxes[:, 0, None] + offsets  # M, p
     patches = image[:, rows[:, :, None], cols[:, None, :]]  # C_in, M, p, p
-    return patches.transpose(0, 1).reshape(len(boxes), -1)  # M, C_in*p*p
+    return patches.transpose(0, 1).reshape(  # M, C_in*p*p
+        len(boxes), image.shape[0] * p * p)
