@@ -26,11 +26,15 @@ class TokenLayout:
         sizes: per image, per window, ``(h, w)`` in tokens; the tokens of
             window k follow those of window k-1, row-major inside it.
         whole: one window per image covering the whole (padded) grid.
+        extra: per image, the number of isolated extra tokens that follow
+            its windows' tokens (they take part in attention but have no
+            map: :meth:`to_maps` drops them); None = none.
     """
     positions: Tensor
     mask: Optional[Tensor]
     sizes: WindowSizes
     whole: bool = False
+    extra: Optional[List[int]] = None
 
     def __len__(self) -> int:
         return len(self.sizes)
@@ -39,14 +43,16 @@ class TokenLayout:
         """The layout of images ``start:stop`` (e.g. one frame of a pair),
         with padding recomputed for them."""
         sizes = self.sizes[start:stop]
-        lengths = [sum(h * w for h, w in hw) for hw in sizes]
+        extra = None if self.extra is None else self.extra[start:stop]
+        lengths = [sum(h * w for h, w in hw) + (extra[i] if extra else 0)
+                   for i, hw in enumerate(sizes)]
         L = max(lengths)
         positions = self.positions[start:stop, :L]
         mask = None
         if min(lengths) != L:
             mask = torch.stack([torch.arange(L, device=positions.device) < n
                                 for n in lengths])  # B', L
-        return TokenLayout(positions, mask, sizes, self.whole)
+        return TokenLayout(positions, mask, sizes, self.whole, extra)
 
     def to_maps(self, tokens: Tensor) -> Tensor:
         """Per-window maps folded into the batch.
@@ -58,7 +64,8 @@ class TokenLayout:
         Returns:
             ``(sum_b K_b, C, h_max, w_max)``; window k of image b is row
             ``sum(K_0..K_{b-1}) + k``; smaller windows are zero-padded
-            right/bottom. Whole image: ``(B, C, h, w)``.
+            right/bottom. Whole image: ``(B, C, h, w)``. Extra tokens
+            (after the windows' tokens) are dropped.
         """
         if self.whole:
             h, w = self.sizes[0][0]

@@ -59,14 +59,56 @@ def check_windows(boxes: Tensor, height: int, width: int, patch_size: int,
             raise ValueError(f'{where}: not aligned to the {patch_size}-pixel '
                              'patch grid (sample windows with RandomWindows '
                              'after the last geometric transform)')
-    # Pairwise overlap test; K is small.
-    b = boxes
-    for i in range(len(b)):
-        for j in range(i + 1, len(b)):
-            if (min(b[i, 2], b[j, 2]) > max(b[i, 0], b[j, 0])
-                    and min(b[i, 3], b[j, 3]) > max(b[i, 1], b[j, 1])):
-                raise ValueError(f'image {image_index}: windows {i} and {j} '
-                                 f'overlap ({b[i].tolist()} vs {b[j].tolist()})')
+    # Pairwise overlap test, vectorised (K may be hundreds of 1x1 windows):
+    # (K, K) overlap matrix, strictly upper triangle, first pair reported.
+    x1, y1, x2, y2 = boxes.unbind(-1)  # K each
+    overlap = ((torch.minimum(x2[:, None], x2[None]) >
+                torch.maximum(x1[:, None], x1[None])) &
+               (torch.minimum(y2[:, None], y2[None]) >
+                torch.maximum(y1[:, None], y1[None]))).triu(1)  # K, K
+    if overlap.any():
+        i, j = overlap.nonzero()[0].tolist()
+        raise ValueError(f'image {image_index}: windows {i} and {j} '
+                         f'overlap ({boxes[i].tolist()} vs '
+                         f'{boxes[j].tolist()})')
+
+
+def check_extra_tokens(extra: Tensor, windows: Tensor, height: int,
+                       width: int, patch_size: int,
+                       image_index: int = 0) -> None:
+    """Raise a ValueError unless ``extra`` are distinct one-patch boxes,
+    aligned, inside the image and outside every window.
+
+    Args:
+        extra: ``(M, 4)`` pixel boxes of one image's extra tokens.
+        windows: ``(K, 4)`` pixel boxes of its windows.
+        height, width: size of the (unpadded) image in pixels.
+        patch_size: the side of every extra box.
+        image_index: index of the image in the batch, for the message.
+    """
+    where = f'image {image_index}: extra tokens'
+    p = patch_size
+    if extra.numel() == 0:
+        return
+    x1, y1, x2, y2 = extra.unbind(-1)  # M each
+    if ((x2 - x1 != p) | (y2 - y1 != p)).any():
+        raise ValueError(f'{where} must be boxes of one {p}-pixel patch')
+    if (x1 % p).any() or (y1 % p).any():
+        raise ValueError(f'{where} must be aligned to the patch grid')
+    if (x1 < 0).any() or (y1 < 0).any() or (x2 > width).any() or \
+            (y2 > height).any():
+        raise ValueError(f'{where} must lie inside the {width}x{height} '
+                         'image')
+    if len(torch.unique(extra[:, :2], dim=0)) != len(extra):
+        raise ValueError(f'{where} must be distinct')
+    inside = ((x1[:, None] >= windows[None, :, 0]) &
+              (x2[:, None] <= windows[None, :, 2]) &
+              (y1[:, None] >= windows[None, :, 1]) &
+              (y2[:, None] <= windows[None, :, 3]))  # M, K
+    if inside.any():
+        m, k = inside.nonzero()[0].tolist()
+        raise ValueError(f'{where}: token {extra[m].tolist()} lies in '
+                         f'window {k} {windows[k].tolist()}')
 
 
 def max_window_size(windows: List[Tensor]) -> Tuple[int, int]:

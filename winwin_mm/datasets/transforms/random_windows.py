@@ -70,6 +70,11 @@ class RandomWindows(BaseTransform):
       x2/y2 exclusive, multiples of ``patch_size``, inside the image. Add
       ``'windows'`` to ``PackSegInputs(meta_keys=...)`` to hand them to the
       model through the data sample's metainfo.
+    - extra_tokens (np.ndarray): only with ``num_extra_tokens > 0``: int64
+      ``(M, 4)`` pixel boxes of one patch each, distinct and outside every
+      window (paper Table 7 right: isolated tokens that take part in
+      attention but are dropped before the head and the loss). Add
+      ``'extra_tokens'`` to the meta keys as well.
 
     Args:
         patch_size: Patch size of the backbone in pixels; the token grid of an
@@ -96,6 +101,9 @@ class RandomWindows(BaseTransform):
             small share never yields a degenerate window.
         max_tries: How many times sizes are drawn and placed before giving up
             with a ValueError.
+        num_extra_tokens: Isolated tokens drawn uniformly among the tokens
+            outside the windows, in ``results['extra_tokens']``. 0 (default)
+            adds no key.
     """
 
     def __init__(self,
@@ -107,9 +115,14 @@ class RandomWindows(BaseTransform):
                  aspect_ratio_range: Optional[Sequence[float]] = None,
                  size_ratio_max: float = 1.0,
                  min_side: int = 1,
-                 max_tries: int = 100) -> None:
+                 max_tries: int = 100,
+                 num_extra_tokens: int = 0) -> None:
         if patch_size < 1 or max_tries < 1 or min_side < 1:
             raise ValueError('patch_size, max_tries and min_side must be >= 1')
+        if num_extra_tokens < 0:
+            raise ValueError(f'num_extra_tokens must be >= 0, got '
+                             f'{num_extra_tokens}')
+        self.num_extra_tokens = int(num_extra_tokens)
         self.patch_size = int(patch_size)
         self.max_tries = int(max_tries)
         self.min_side = int(min_side)
@@ -284,6 +297,27 @@ class RandomWindows(BaseTransform):
                    f'none of {self.max_tries} drawn size sets fit the image '
                    'and the aspect ratio / budget range')
 
+    @cache_randomness
+    def _sample_extra_tokens(self, grid: Size,
+                             boxes: np.ndarray) -> np.ndarray:
+        """``num_extra_tokens`` distinct token boxes ``(M, 4)`` (token
+        units) drawn uniformly outside the windows ``boxes`` (token units)."""
+        gh, gw = grid
+        free = np.ones((gh, gw), dtype=bool)
+        for x1, y1, x2, y2 in boxes.tolist():
+            free[y1:y2, x1:x2] = False
+        ys, xs = np.nonzero(free)  # row-major free tokens
+        m = self.num_extra_tokens
+        if m > len(ys):
+            raise ValueError(
+                f'RandomWindows cannot draw {m} extra tokens outside the '
+                f'windows: only {len(ys)} of the {gh}x{gw} tokens are free. '
+                'Use fewer extra tokens (num_extra_tokens) or smaller '
+                'windows.')
+        pick = np.sort(np.random.choice(len(ys), m, replace=False))
+        y, x = ys[pick].astype(np.int64), xs[pick].astype(np.int64)
+        return np.stack([x, y, x + 1, y + 1], axis=1)  # M, 4
+
     # ------------------------------------------------------------- transform
     @staticmethod
     def _image_hw(results: dict) -> Size:
@@ -302,7 +336,11 @@ class RandomWindows(BaseTransform):
         h, w = self._image_hw(results)
         grid = (h // self.patch_size, w // self.patch_size)
         self._check_fits(grid)
-        results['windows'] = self._sample_windows(grid) * self.patch_size
+        boxes = self._sample_windows(grid)  # K, 4 in tokens
+        results['windows'] = boxes * self.patch_size
+        if self.num_extra_tokens:
+            results['extra_tokens'] = self._sample_extra_tokens(
+                grid, boxes) * self.patch_size
         return results
 
     def __repr__(self) -> str:
@@ -314,4 +352,5 @@ class RandomWindows(BaseTransform):
                 f'min_side={self.min_side}')
         return (f'{self.__class__.__name__}(patch_size={self.patch_size}, '
                 f'num_windows={self.num_windows}, {mode}, '
-                f'max_tries={self.max_tries})')
+                f'max_tries={self.max_tries}, '
+                f'num_extra_tokens={self.num_extra_tokens})')

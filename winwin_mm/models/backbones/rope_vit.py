@@ -12,13 +12,15 @@ from mmengine.model.weight_init import trunc_normal_
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from ...structures import TokenLayout, as_window_list, check_windows
+from ...structures import (TokenLayout, as_window_list, check_extra_tokens,
+                           check_windows)
 from ..layers import RoPEAttention, RoPEBlock, rope_2d_tables
 from ..layers.rope import activation_dtype
 from ..layers.window_attention import (check_global_indexes,
                                        default_global_indexes,
                                        plan_window_attention)
-from ..layers.window_tokens import grid_positions, window_token_index
+from ..layers.window_tokens import (gather_patches, grid_positions,
+                                    window_token_index)
 from ..utils import TemperatureMixin
 
 ARCH_SETTINGS = {
@@ -46,6 +48,9 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
     image as one sequence (so attention sees real long-range offsets) and
     returns per-window maps folded into the batch. ``windows=None`` is one
     window covering the whole image (padded to the patch size).
+    ``extra_tokens`` (paper Table 7 right) are isolated tokens appended to
+    the windows' sequence: they attend and are attended to in every block,
+    and are dropped from the output maps.
     ``forward_tokens(inputs, windows)`` is the same at token level: the
     ``(B, L, C)`` tokens per out index and their :class:`TokenLayout`
     (positions, padding mask, window sizes), for decoders that consume
@@ -215,20 +220,28 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         return self.patch_size
 
     # ---------------------------------------------------------------- forward
-    def embed(self, inputs: Tensor,
-              windows=None) -> Tuple[Tensor, TokenLayout]:
+    def embed(self, inputs: Tensor, windows=None,
+              extra_tokens=None) -> Tuple[Tensor, TokenLayout]:
         """Patch-embed the whole image (padded to the patch size) or only
-        the windows' tokens.
+        the windows' tokens (then the extra tokens').
 
         Args:
             inputs: ``(B, C_in, H, W)`` images.
             windows: None or pixel boxes, see :meth:`forward`.
+            extra_tokens: None or one-patch pixel boxes, see
+                :meth:`forward`.
 
         Returns:
             Tokens ``(B, L, C)`` and their :class:`TokenLayout`.
         """
         B, Cin, H, W = inputs.shape
         p = self.patch_size
+        if extra_tokens is not None and windows is None:
+            raise ValueError('extra_tokens go beside windows: pass windows '
+                             'too (a whole image has no token left out)')
+        if extra_tokens is not None and self.window_attn_size is not None:
+            raise ValueError('extra_tokens are not supported with ViTDet-'
+                             'style attention (window_attn_size)')
         if windows is None:
             inputs = F.pad(inputs, (0, -W % p, 0, -H % p))
             x = self.patch_embed.proj(inputs)  # B, C, gh, gw
@@ -239,7 +252,13 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         wins = as_window_list(windows, B, inputs.device)
         for b, boxes in enumerate(wins):
             check_windows(boxes, H, W, p, b)
-        index, positions, mask, sizes = window_token_index(wins, p, W // p)
+        extra = None
+        if extra_tokens is not None:
+            extra = as_window_list(extra_tokens, B, inputs.device)
+            for b, boxes in enumerate(extra):
+                check_extra_tokens(boxes, wins[b], H, W, p, b)
+        index, positions, mask, sizes = window_token_index(wins, p, W // p,
+                                                           extra)
         # Only the windows' pixels are unfolded into patches: nothing of the
         # size of the full image is created (padding tokens are zeros).
         seqs = []
@@ -250,14 +269,17 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
                 crop = inputs[b, :, y1:y2, x1:x2].reshape(Cin, h, p, w, p)
                 crop = crop.permute(1, 3, 0, 2, 4)  # h, w, Cin, p, p
                 parts.append(crop.reshape(h * w, Cin * p * p))
+            if extra is not None:
+                parts.append(gather_patches(inputs[b], extra[b], p))
             seq = torch.cat(parts)  # n_b, Cin*p*p
             seqs.append(F.pad(seq, (0, 0, 0, index.shape[1] - len(seq))))
         patches = torch.stack(seqs)  # B, L, Cin*p*p
         proj = self.patch_embed.proj
         x = F.linear(patches, proj.weight.flatten(1), proj.bias)  # B, L, C
-        return x, TokenLayout(positions, mask, sizes)
+        return x, TokenLayout(positions, mask, sizes, extra=(
+            None if extra is None else [len(e) for e in extra]))
 
-    def forward_tokens(self, inputs: Tensor, windows=None
+    def forward_tokens(self, inputs: Tensor, windows=None, extra_tokens=None
                        ) -> Tuple[List[Tensor], TokenLayout]:
         """Token-level forward.
 
@@ -266,13 +288,16 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
             windows: None (whole image) or pixel boxes ``(B, K, 4)`` /
                 list of ``(K_b, 4)`` as ``(x1, y1, x2, y2)``, see
                 ``winwin_mm/structures/windows.py``.
+            extra_tokens: None or one-patch pixel boxes ``(B, M, 4)`` /
+                list of ``(M_b, 4)``, outside the windows; they follow the
+                windows' tokens in each sequence.
 
         Returns:
             One ``(B, L, C)`` token tensor per out index (the last block's
             through the final norm) and the :class:`TokenLayout` that gives
             each token's position, the padding mask and the window sizes.
         """
-        x, layout = self.embed(inputs, windows)
+        x, layout = self.embed(inputs, windows, extra_tokens)
         x = self.drop_after_pos(x)
         head_dim = self.embed_dims // self.num_heads
         dtype = activation_dtype(x)
@@ -297,18 +322,21 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
                 outs.append(out)  # B, L, C
         return outs, layout
 
-    def forward(self, inputs: Tensor,
-                windows=None) -> Tuple[Tensor, ...]:
+    def forward(self, inputs: Tensor, windows=None,
+                extra_tokens=None) -> Tuple[Tensor, ...]:
         """
         Args:
             inputs: ``(B, 3, H, W)`` images, any size.
             windows: None (whole image) or pixel boxes ``(B, K, 4)`` /
                 list of ``(K_b, 4)`` as ``(x1, y1, x2, y2)``, see
                 ``winwin_mm/structures/windows.py``.
+            extra_tokens: None or one-patch pixel boxes ``(B, M, 4)`` /
+                list of ``(M_b, 4)`` outside the windows: they take part in
+                attention and have no output map.
 
         Returns:
             One ``(B*K, C, h, w)`` map per out index; window k of image b is
             row ``b*K + k``. Whole image: ``(B, C, ceil(H/p), ceil(W/p))``.
         """
-        outs, layout = self.forward_tokens(inputs, windows)
+        outs, layout = self.forward_tokens(inputs, windows, extra_tokens)
         return tuple(layout.to_maps(out) for out in outs)  # B*K, C, h, w

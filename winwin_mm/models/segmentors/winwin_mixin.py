@@ -9,6 +9,7 @@ and pad values, the padded whole-image forward, layer-wise lr decay and the
 temperature protocol. A task supplies ``gt_fields`` and, where its inputs are
 not a single image, ``extract_train_feat``.
 """
+import inspect
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -33,17 +34,21 @@ class WinWinMixin(TemperatureMixin):
     ``train_cfg=dict(whole_image=True)`` is the full-resolution baseline:
     one whole-image window per sample, and samples that carry windows are
     refused. A training pipeline without windows also trains on whole
-    images, with a warning.
+    images, with a warning. Extra tokens
+    (``metainfo[extra_tokens_key]``, ``RandomWindows(num_extra_tokens=M)``)
+    go to the backbone beside the windows and never reach a head or a loss.
 
     Class attributes:
         gt_fields: ground-truth pixel fields cropped per window, mapped to
             the value that pads smaller windows (``None`` = the decode
             head's ``ignore_index``).
         windows_key: the metainfo key of the (frame-1) boxes.
+        extra_tokens_key: the metainfo key of the extra tokens' boxes.
     """
 
     gt_fields: Dict[str, Optional[float]] = {}
     windows_key: str = 'windows'
+    extra_tokens_key: str = 'extra_tokens'
     _warned_no_windows = False
 
     # ------------------------------------------------------------- geometry
@@ -105,6 +110,21 @@ class WinWinMixin(TemperatureMixin):
             WinWinMixin._warned_no_windows = True
         return self.whole_image_windows(inputs, len(data_samples)), False
 
+    def _batch_extra_tokens(self, inputs: Tensor, data_samples: SampleList
+                            ) -> Optional[List[Tensor]]:
+        """Per-image one-patch boxes ``(M_b, 4)`` of the extra tokens, or
+        None when no sample carries them."""
+        key = self.extra_tokens_key
+        found = [key in ds.metainfo for ds in data_samples]
+        if not any(found):
+            return None
+        if not all(found):
+            raise ValueError(f'some data samples have "{key}" in their '
+                             'metainfo and some do not')
+        return [torch.as_tensor(ds.metainfo[key], dtype=torch.long,
+                                device=inputs.device).reshape(-1, 4)
+                for ds in data_samples]
+
     def crop_data_samples(self, data_samples: SampleList,
                           windows: List[Tensor]) -> SampleList:
         """One data sample per window with its ground truth cropped.
@@ -135,14 +155,24 @@ class WinWinMixin(TemperatureMixin):
 
     # ---------------------------------------------------------------- train
     def extract_window_feat(self, inputs: Tensor,
-                            windows: Optional[List[Tensor]] = None
+                            windows: Optional[List[Tensor]] = None,
+                            extra_tokens: Optional[List[Tensor]] = None
                             ) -> List[Tensor]:
         """Backbone (+ neck) maps; with windows ``(sum_b K_b, C, h, w)``,
-        without ``(B, C, h, w)`` of the whole (padded) image."""
+        without ``(B, C, h, w)`` of the whole (padded) image. Extra tokens
+        (one-patch boxes beside the windows) only take part in attention."""
         if windows is None:
             x = self.backbone(inputs)
-        else:
+        elif extra_tokens is None:
             x = self.backbone(inputs, windows)
+        else:
+            if 'extra_tokens' not in inspect.signature(
+                    self.backbone.forward).parameters:
+                raise TypeError(
+                    f'{type(self.backbone).__name__} does not take '
+                    'extra_tokens: remove num_extra_tokens from '
+                    'RandomWindows or use RoPEVisionTransformer')
+            x = self.backbone(inputs, windows, extra_tokens=extra_tokens)
         if self.with_neck:
             x = self.neck(x)
         return x
@@ -154,10 +184,14 @@ class WinWinMixin(TemperatureMixin):
         Args:
             inputs: the batch.
             data_samples: its samples (a task with a second window set,
-                e.g. flow's frame 2, reads it from here).
+                e.g. flow's frame 2, reads it from here; so are the extra
+                tokens).
             windows: the boxes, or None for whole images.
         """
-        return self.extract_window_feat(inputs, windows)
+        extra = None
+        if windows is not None:
+            extra = self._batch_extra_tokens(inputs, data_samples)
+        return self.extract_window_feat(inputs, windows, extra)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of the decode (and auxiliary) heads on the windows."""
