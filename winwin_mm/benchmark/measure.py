@@ -9,7 +9,14 @@ prints progress on stderr and its result as one JSON line on stdout.
 Memory: ``baseline`` is measured after the model, its gradients and the
 optimizer states exist and before the first forward (CPU: the process's
 resident size then, libraries included; CUDA: allocated bytes);
-``activation = peak - baseline`` is what the step itself needs.
+``activation = peak - baseline`` is what the step itself needs. CUDA: the
+allocator's peak of allocated bytes over the timed process's runs. CPU: a
+process of its own runs the step once with glibc told to return freed
+blocks to the OS (``allocator.py``); without that the peak resident size
+counts freed memory that glibc keeps in its heap, which holds no tensor and
+grows from step to step. The timed process keeps glibc's defaults; its
+peak minus baseline is kept in the JSON as
+``default_malloc_activation_bytes``.
 """
 import json
 import os
@@ -22,6 +29,7 @@ from typing import Callable, Dict, List
 
 import torch
 
+from .allocator import return_freed_memory
 from .cases import Case
 
 
@@ -61,8 +69,16 @@ def time_step(step: Callable[[], None], device: str, warmup: int,
 
 
 def run_case(case: Case, opts: Dict) -> Dict:
-    """Build, measure and describe one case (in this process)."""
+    """Build, measure and describe one case (in this process).
+
+    With ``opts['memory_run']`` (CPU): only the memory, from one run with
+    freed memory returned to the OS; else the times (and on CUDA the
+    memory).
+    """
     from .steps import STEPS
+    memory_run = opts.get('memory_run', False)
+    # Before the model exists, so that its weights are served the same way.
+    returned = memory_run and return_freed_memory()
     torch.manual_seed(0)
     if opts.get('threads'):
         torch.set_num_threads(opts['threads'])
@@ -80,6 +96,18 @@ def run_case(case: Case, opts: Dict) -> Dict:
         torch.cuda.reset_peak_memory_stats()
     else:
         baseline = current_rss()
+    if memory_run:
+        times = time_step(step, device, 0, 1, say)
+        peak = peak_rss()
+        return dict(
+            peak_mem_bytes=peak,
+            baseline_mem_bytes=baseline,
+            state_mem_bytes=state_bytes,
+            activation_mem_bytes=max(peak - baseline, 0),
+            memory_kind=('peak RSS of a fresh process, one run'
+                         + (', freed blocks of 64 KiB or more returned to '
+                            'the OS' if returned else '')),
+            memory_run_s=times[0])
     warmup = opts['warmup'] if case.group == 'train' else opts['warmup_infer']
     repeats = opts['repeats'] if case.group == 'train' else opts[
         'repeats_infer']
@@ -87,7 +115,7 @@ def run_case(case: Case, opts: Dict) -> Dict:
     peak = (torch.cuda.max_memory_allocated() if device == 'cuda'
             else peak_rss())
     scale = case.extra.get('scale', 1.0)
-    return dict(
+    res = dict(
         case.to_dict(),
         time_s=statistics.median(times) * scale,
         times_s=[t * scale for t in times],
@@ -99,9 +127,12 @@ def run_case(case: Case, opts: Dict) -> Dict:
         memory_kind=('cuda allocator peak' if device == 'cuda'
                      else 'peak RSS of a fresh process'),
         torch_threads=torch.get_num_threads())
+    if device == 'cpu':
+        res['default_malloc_activation_bytes'] = res['activation_mem_bytes']
+    return res
 
 
-def run_in_subprocess(case: Case, opts: Dict) -> Dict:
+def _run_worker(case: Case, opts: Dict) -> Dict:
     """:func:`run_case` in a fresh Python process (progress passes through
     to this process's stderr)."""
     payload = json.dumps(dict(case=case.to_dict(), opts=opts))
@@ -117,3 +148,12 @@ def run_in_subprocess(case: Case, opts: Dict) -> Dict:
         raise RuntimeError(f'case {case.name} failed (exit '
                            f'{proc.returncode}); see the output above')
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_in_subprocess(case: Case, opts: Dict) -> Dict:
+    """Times of ``case`` from one fresh process; on CPU its memory from
+    another (the memory run, see the module docstring)."""
+    res = _run_worker(case, opts)
+    if opts['device'] == 'cpu':
+        res.update(_run_worker(case, dict(opts, memory_run=True)))
+    return res
