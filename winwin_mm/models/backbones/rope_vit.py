@@ -92,7 +92,10 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
             ``window_attn_size`` is set; default ViTDet's four evenly
             spaced ones (12 blocks: 2, 5, 8, 11).
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=PATH)`` with a
-            file written by ``tools/convert_croco.py``.
+            file written by ``tools/convert_croco.py`` (``prefix='backbone.'``
+            for a whole-model checkpoint), or mmengine initialisers applied
+            after the default truncated-normal(0.02) init, e.g. CroCo's
+            ``dict(type='Xavier', layer='Linear', distribution='uniform')``.
     """
 
     def __init__(self,
@@ -190,6 +193,11 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         w = self.patch_embed.proj.weight
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
         nn.init.zeros_(self.patch_embed.proj.bias)
+        if self.init_cfg is not None:
+            # mmengine initialisers on top of the default, e.g. CroCo's
+            # from-scratch init: dict(type='Xavier', layer='Linear',
+            # distribution='uniform').
+            super().init_weights()
 
     # ------------------------------------------------------------ temperature
     def temperature_modules(self) -> Dict[str, nn.Module]:

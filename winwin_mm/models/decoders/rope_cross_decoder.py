@@ -51,7 +51,10 @@ class RoPECrossDecoder(TemperatureMixin, BaseModule):
         fused_attn: SDPA attention (False: explicit softmax, for checks).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` with a file
             written by ``tools/convert_croco.py`` from a CroCo v2
-            checkpoint loads its decoder (see :meth:`init_weights`).
+            checkpoint loads its decoder (see :meth:`init_weights`); any
+            other config is mmengine initialisers applied after the default
+            truncated-normal(0.02) init (CroCo from scratch: ``dict(
+            type='Xavier', layer='Linear', distribution='uniform')``).
     """
 
     def __init__(self,
@@ -108,6 +111,10 @@ class RoPECrossDecoder(TemperatureMixin, BaseModule):
                 elif isinstance(m, nn.LayerNorm):
                     nn.init.ones_(m.weight)
                     nn.init.zeros_(m.bias)
+            if self.init_cfg is not None:
+                # mmengine initialisers on top of the default (CroCo
+                # trains from scratch with Xavier-uniform linears).
+                super().init_weights()
             return
         from ...utils.croco import decoder_weights_from_file
         path = self.init_cfg.get('checkpoint')

@@ -1,0 +1,3 @@
+from .cross_view_completion import CrossViewCompletion
+
+__all__ = ['CrossViewCompletion']
