@@ -1,10 +1,11 @@
-# Flow demo, step 1 (`make demo-flow`): CroCo's cross-view completion on the
-# generated pairs, from scratch, as CroCo-Flow starts from CroCo weights.
-# The demo's encoder (RoPE ViT 128 dims x 4 blocks) and decoder (96 dims x 3
-# blocks) rebuild the 90 % hidden tokens of frame 1 from its visible tokens
-# and the whole frame 2 (random 192x256 crops of both frames); the flow model
-# (winwin-flow_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py) is then
-# initialised from this checkpoint. No flow label is used here.
+# CroCo's cross-view completion on the flow demo's generated pairs, from
+# scratch, as CroCo-Flow starts from CroCo weights. The demo's encoder (RoPE
+# ViT 128 dims x 4 blocks) and decoder (96 dims x 3 blocks) rebuild the 90 %
+# hidden tokens of frame 1 from its visible tokens and the whole frame 2
+# (random 192x256 crops of both frames). No flow label is used.
+# winwin-flow-cvc_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py starts the
+# flow model from this checkpoint (README "Flow demo": measured; not yet the
+# demo's default).
 _base_ = ['mmseg::_base_/default_runtime.py']
 custom_imports = dict(imports=['winwin_mm'], allow_failed_imports=False)
 dataset_type = 'SyntheticFlowDataset'
