@@ -49,8 +49,20 @@ test_evaluator = val_evaluator
 model = dict(
     backbone=dict(arch=None, embed_dims=192, num_layers=6, num_heads=3,
                   out_indices=(5, ), drop_path_rate=0.0, init_cfg=None),
-    decode_head=dict(in_channels=192, channels=96, num_convs=2,
-                     num_classes=9))
+    decode_head=dict(
+        in_channels=192, channels=96, num_convs=2, num_classes=9,
+        # Class-balanced cross-entropy: w_c = sqrt(median_f / f_c), with f_c
+        # the pixel frequency of class c in the 200 generated training label
+        # maps (road 20.2 %, sidewalk 6.7, building 33.0, pole 0.76, sign
+        # 0.52, vegetation 10.9, sky 16.9, person 2.5, vehicle 8.4). Without
+        # it pole, sign and person stay at 0 IoU within the demo's budget;
+        # the full median-frequency weights (up to 16x) got them learned too
+        # but over-predicted them (building 80 -> 52 IoU).
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+            avg_non_ignore=True,
+            class_weight=[0.64, 1.12, 0.5, 3.33, 4.01, 0.88, 0.71, 1.82,
+                          1.0])))
 
 # From scratch, so a larger lr than fine-tuning and no layer decay.
 optim_wrapper = dict(
