@@ -8,6 +8,11 @@ skipped, so an interrupted study resumes where it stopped.
 
     python tools/flow_window_study.py [--iters 300] [--seeds 0 1] \
         [--settings flow_guided same single] [--work-dir work_dirs/flow_study]
+        [--config CONFIG]
+
+``--config`` takes another flow config whose training pipeline has the
+``FlowGuidedWindows`` at the same index, e.g. the demo model fine-tuned
+from cross-view completion (``winwin-flow-cvc_*``).
 """
 import argparse
 import json
@@ -66,7 +71,8 @@ def metrics(log_text: str) -> Dict[str, float]:
                                                lines[-1])}
 
 
-def one_run(name: str, seed: int, iters: int, work: str) -> dict:
+def one_run(name: str, seed: int, iters: int, work: str,
+            config: str = CONFIG) -> dict:
     out_dir = osp.join(work, f'{name}_seed{seed}')
     result_file = osp.join(out_dir, 'result.json')
     if osp.isfile(result_file):
@@ -85,10 +91,10 @@ def one_run(name: str, seed: int, iters: int, work: str) -> dict:
     print(f'[study] {name} seed {seed}: training {iters} iterations '
           f'({SETTINGS[name][0]})', flush=True)
     t0 = time.time()
-    run(['tools/train.py', CONFIG, '--work-dir', out_dir, '--cfg-options',
+    run(['tools/train.py', config, '--work-dir', out_dir, '--cfg-options',
          *opts], osp.join(out_dir, 'train.log'))
     train_s = time.time() - t0
-    test = run(['tools/test.py', CONFIG, osp.join(out_dir, f'iter_{iters}.pth'),
+    test = run(['tools/test.py', config, osp.join(out_dir, f'iter_{iters}.pth'),
                 '--work-dir', osp.join(out_dir, 'test')],
                osp.join(out_dir, 'test.log'))
     m = metrics(test)
@@ -130,10 +136,12 @@ def main() -> None:
                                                           'same', 'single'],
                         choices=list(SETTINGS))
     parser.add_argument('--work-dir', default='work_dirs/flow_window_study')
+    parser.add_argument('--config', default=CONFIG,
+                        help='flow config to train (default: the demo)')
     args = parser.parse_args()
     work = osp.abspath(args.work_dir)
     os.makedirs(work, exist_ok=True)
-    results = [one_run(n, s, args.iters, work)
+    results = [one_run(n, s, args.iters, work, args.config)
                for n in args.settings for s in args.seeds]
     md = table(results, args.iters)
     with open(osp.join(work, 'results.md'), 'w') as f:
