@@ -1,0 +1,215 @@
+"""Two probes of a flow model's ability to learn correspondence.
+
+``translation``: train a flow config's model on pairs that differ by one
+random integer shift of a random texture (the easiest flow there is) and
+report the EPE on held-out pairs against predicting zero flow::
+
+    python tools/analysis/flow_probe.py translation \\
+        configs/winwin/winwin-flow-cvc_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py \\
+        --iters 300 --lr 1e-4 --windows --cfg-options model.decoder.displacement_readout=True
+
+``attention``: on the config's validation pairs, where each decoder
+cross-attention looks: per block and head, the correlation between its
+soft arg-max offset (``sum_j a_ij (p_j - p_i)``, whole frames) and the true
+flow averaged per token::
+
+    python tools/analysis/flow_probe.py attention CONFIG [--checkpoint CKPT]
+
+The model is built from the config (with its ``init_cfg``, e.g. a
+cross-view-completion checkpoint), then ``--checkpoint`` is loaded on top.
+"""
+import argparse
+import time
+from typing import Dict, List
+
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+from mmengine.runner import load_checkpoint
+from mmseg.registry import DATASETS, MODELS, TRANSFORMS
+from mmseg.utils import register_all_modules
+
+import winwin_mm  # noqa: F401
+from winwin_mm.datasets.flow.layers import texture
+from winwin_mm.models.layers import apply_rope_2d
+from winwin_mm.utils.checkpoint import mmengine_safe_globals
+
+
+def build_model(cfg: Config, checkpoint: str = None) -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    with mmengine_safe_globals():
+        model.init_weights()
+        if checkpoint:
+            load_checkpoint(model, checkpoint, map_location='cpu')
+    return model
+
+
+# ------------------------------------------------------------ translation
+class TranslationPairs:
+    """Frame 2 = frame 1 moved by an integer ``(dx, dy)`` drawn uniformly
+    in ``[-max_shift, max_shift]``: ``flow = (dx, dy)`` at every pixel.
+
+    Args:
+        size: ``(H, W)`` of the frames.
+        max_shift: largest shift per axis, pixels.
+        num_textures: textures drawn once (seed 7), cropped per pair.
+    """
+
+    def __init__(self, size, max_shift: int, num_textures: int = 48) -> None:
+        self.size, self.max_shift = size, max_shift
+        rng = np.random.default_rng(7)
+        pad = 2 * max_shift + 64  # room for the shift and a random crop
+        self.bank = [np.clip(texture(rng, size[0] + pad, size[1] + pad), 0,
+                             255).astype(np.uint8)
+                     for _ in range(num_textures)]
+
+    def __call__(self, rng: np.random.Generator) -> dict:
+        H, W = self.size
+        big = self.bank[rng.integers(len(self.bank))]
+        d = rng.integers(-self.max_shift, self.max_shift + 1, 2)  # dx, dy
+        x1, y1 = self.max_shift + rng.integers(0, 64, 2)
+        x2, y2 = x1 - d[0], y1 - d[1]  # frame-1 pixel p is at p + d
+        flow = np.broadcast_to(d.astype(np.float32), (H, W, 2)).copy()
+        return dict(img=big[y1:y1 + H, x1:x1 + W],
+                    img2=big[y2:y2 + H, x2:x2 + W], gt_flow=flow,
+                    img_shape=(H, W), ori_shape=(H, W))
+
+
+def windows_transform(cfg: Config):
+    """The config's ``FlowGuidedWindows`` (None if it has none)."""
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t['type'] == 'FlowGuidedWindows':
+            return TRANSFORMS.build(t)
+    return None
+
+
+def translation(args, cfg: Config) -> None:
+    size = tuple(cfg.train_dataloader.dataset.get('img_size', (256, 384)))
+    model = build_model(cfg, args.checkpoint)
+    cfg.optim_wrapper.optimizer.lr = args.lr
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    base_lrs = [g['lr'] for g in optim.optimizer.param_groups]
+    pairs = TranslationPairs(size, args.max_shift)
+    window = windows_transform(cfg) if args.windows else None
+    pack = TRANSFORMS.build(dict(type='PackFlowInputs'))
+    rng = np.random.default_rng(0)
+    start = time.time()
+    model.train()
+    for it in range(args.iters):
+        batch = [pairs(rng) for _ in range(args.batch)]
+        if window is not None:
+            batch = [window(p) for p in batch]
+        warm = min(1., (it + 1) / 50)  # the configs' linear warm-up
+        for group, lr in zip(optim.optimizer.param_groups, base_lrs):
+            group['lr'] = lr * warm
+        logs = model.train_step(pseudo_collate([pack(p) for p in batch]),
+                                optim)
+        if it % 50 == 0 or it == args.iters - 1:
+            print(f'iter {it + 1}/{args.iters}  loss '
+                  f"{float(logs['loss'].detach()):.3f}  train EPE "
+                  f"{float(logs['decode.epe'].detach()):.3f}  "
+                  f'{time.time() - start:.0f} s', flush=True)
+    model.eval()
+    rng = np.random.default_rng(123)
+    epe, zero = [], []
+    with torch.no_grad():
+        for _ in range(args.val_pairs):
+            p = pairs(rng)
+            out = model.test_step(pseudo_collate([pack(p)]))[0]
+            pred = out.pred_flow.data.numpy().transpose(1, 2, 0)
+            epe.append(np.linalg.norm(pred - p['gt_flow'], axis=-1).mean())
+            zero.append(np.linalg.norm(p['gt_flow'], axis=-1).mean())
+    print(f'translation probe: EPE {np.mean(epe):.3f} on {args.val_pairs} '
+          f'whole held-out pairs; zero flow {np.mean(zero):.3f}')
+
+
+# -------------------------------------------------------------- attention
+def record_cross_attention(model) -> List[torch.Tensor]:
+    """Forward pre-hooks that store each decoder cross-attention's weights
+    ``(B, heads, Nq, Nk)`` (recomputed from its inputs, SDPA keeps none)."""
+    store = []
+
+    def hook(mod, args):
+        x, context, rope, context_rope = args[:4]
+        q = apply_rope_2d(mod._heads(mod.projq(x)), *rope)
+        k = apply_rope_2d(mod._heads(mod.projk(context)), *context_rope)
+        q = q * mod.temperature.view(1, -1, 1, 1)
+        store.append(((q @ k.transpose(-2, -1)) * mod.scale).softmax(-1))
+
+    for block in model.decoder.blocks:
+        block.cross_attn.register_forward_pre_hook(hook)
+    return store
+
+
+def attention(args, cfg: Config) -> None:
+    model = build_model(cfg, args.checkpoint).eval()
+    store = record_cross_attention(model)
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    patch = model.backbone.patch_size
+    for idx in range(0, len(dataset), max(1, len(dataset) // args.pairs)):
+        item = dataset[idx]
+        store.clear()
+        with torch.no_grad():
+            batch = model.data_preprocessor(pseudo_collate([item]), False)
+            model.predict(batch['inputs'], batch['data_samples'])
+        gt = item['data_samples'].gt_flow.data.numpy()  # 2, H, W
+        h, w = gt.shape[1] // patch, gt.shape[2] // patch
+        gt = gt[:, :h * patch, :w * patch].reshape(
+            2, h, patch, w, patch).mean((2, 4)) / patch  # 2, h, w tokens
+        ys, xs = (torch.from_numpy(a.ravel()).float()
+                  for a in np.mgrid[0:h, 0:w])
+        rows = []
+        for b, attn in enumerate(store):
+            attn = attn[0]  # heads, Nq, Nk (whole frames: the token grid)
+            off = {'x': attn @ xs - xs, 'y': attn @ ys - ys}  # heads, Nq
+            corr: Dict[str, list] = {
+                axis: [float(np.corrcoef(o.numpy(), gt[i].ravel())[0, 1])
+                       for o in off[axis]]
+                for i, axis in enumerate('xy')}
+            rows.append(f"block {b}: x {np.round(corr['x'], 2).tolist()} "
+                        f"y {np.round(corr['y'], 2).tolist()}")
+        mag = np.hypot(*gt).mean()
+        print(f'pair {idx} (mean |flow| {mag * patch:.1f} px): '
+              'correlation of soft arg-max offset with true flow, per head:')
+        for row in rows:
+            print('   ', row)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='probe', required=True)
+    for name in ('translation', 'attention'):
+        p = sub.add_parser(name)
+        p.add_argument('config')
+        p.add_argument('--checkpoint', help='weights loaded after init')
+        p.add_argument('--cfg-options', nargs='+', action=DictAction)
+        if name == 'translation':
+            p.add_argument('--iters', type=int, default=300)
+            p.add_argument('--batch', type=int, default=4)
+            p.add_argument('--lr', type=float, default=1e-4)
+            p.add_argument('--max-shift', type=int, default=20)
+            p.add_argument('--windows', action='store_true',
+                           help="train on the config's FlowGuidedWindows "
+                           '(default: whole frames)')
+            p.add_argument('--val-pairs', type=int, default=8)
+        else:
+            p.add_argument('--pairs', type=int, default=3,
+                           help='validation pairs, evenly spaced')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    {'translation': translation, 'attention': attention}[args.probe](args,
+                                                                    cfg)
+
+
+if __name__ == '__main__':
+    main()
