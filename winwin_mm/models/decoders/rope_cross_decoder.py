@@ -147,7 +147,8 @@ class RoPECrossDecoder(TemperatureMixin, BaseModule):
                if '.proj_disp.' in k and k not in state]
         if new:  # a checkpoint without the readout: it starts at 0
             self._reset_displacement_readout()
-            state = {**{k: self.state_dict()[k] for k in new}, **state}
+            own = self.state_dict()
+            state = {**{k: own[k] for k in new}, **state}
         self.load_state_dict(state, strict=True)
         print_log(f'RoPECrossDecoder: loaded {len(state) - len(new)} tensors'
                   f' from {path}' + (f'; {len(new)} displacement-readout '
