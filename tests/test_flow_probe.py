@@ -1,10 +1,12 @@
 """tools/analysis/flow_probe.py: its translation pairs are what they claim,
-and both probes run on the flow demo config (shrunk)."""
+the token-matching reference is right on a hand-made pair, and the probes
+run on the flow demo config (shrunk)."""
 import importlib.util
 import os
 import re
 
 import numpy as np
+import torch
 from e2e_helpers import ROOT
 from e2e_helpers import run_tool as _run
 
@@ -39,7 +41,7 @@ def test_translation_pairs_move_every_pixel_by_the_flow():
     assert len(seen) > 1
 
 
-def test_both_probes_run_on_the_demo_config(tmp_path):
+def test_the_probes_run_on_the_demo_config(tmp_path):
     tiny = [f'val_dataloader.dataset.data_root={tmp_path}',
             'val_dataloader.dataset.num_train_scenes=0',
             'val_dataloader.dataset.num_val_scenes=1',
@@ -63,3 +65,38 @@ def test_both_probes_run_on_the_demo_config(tmp_path):
     rows = re.findall(r'block (\d): x \[([^\]]*)\] y \[([^\]]*)\]', out)
     assert [r[0] for r in rows] == ['0', '1', '2'], out[-2000:]
     assert all(len(r[1].split(',')) == 4 for r in rows)
+    out = _run('tools/analysis/flow_probe.py', 'tokens', DEMO, '--pairs',
+               '1', '--patch', '16', '8', '--radius', '1',
+               '--cfg-options', *tiny)
+    found = dict(re.findall(r'  (\S.*?)\s+([0-9.]+)\n', out))
+    assert set(found) == {
+        'zero flow', 'patch 16: ground truth averaged per token',
+        'patch 16: readout on pixels, radius 1',
+        'patch 8: ground truth averaged per token',
+        'patch 8: readout on pixels, radius 1'}, out[-2000:]
+    # Finer tokens resolve the ground truth better.
+    assert (float(found['patch 8: ground truth averaged per token'])
+            <= float(found['patch 16: ground truth averaged per token']))
+
+
+def test_pixel_token_flow_finds_a_whole_token_shift():
+    """Frame 2 = frame 1 moved by (dx, dy) = (8, -16) px on a noise image
+    with 8-px tokens: every token whose content stays in frame 2 gets that
+    flow; a constant ground truth averaged per token has EPE 0."""
+    probe = _probe_module()
+    g = torch.Generator().manual_seed(0)
+    big = torch.rand(3, 64 + 32, 96 + 32, generator=g) * 255
+    dx, dy = 8, -16
+    f1 = big[:, 16:16 + 64, 16:16 + 96]
+    f2 = big[:, 16 - dy:16 - dy + 64, 16 - dx:16 - dx + 96]  # p -> p + d
+    flow = probe.pixel_token_flow(torch.cat([f1, f2]), 8, 2, 30.)
+    assert flow.shape == (2, 8, 12)
+    inside = flow[:, 2:, :-1]  # rows y + dy >= 0, cols x + dx < W
+    torch.testing.assert_close(
+        inside, torch.tensor([dx, dy], dtype=torch.float)[:, None, None]
+        .expand_as(inside), atol=0.05, rtol=0)
+    gt = torch.tensor([3., -5.])[:, None, None].expand(2, 64, 96)
+    valid = torch.ones(64, 96, dtype=torch.bool)
+    assert probe.token_epe(gt[:, ::8, ::8], gt, valid) < 1e-5
+    assert abs(probe.token_epe(torch.zeros(2, 8, 12), gt, valid)
+               - 34 ** 0.5) < 1e-4

@@ -1,4 +1,4 @@
-"""Two probes of a flow model's ability to learn correspondence.
+"""Three probes of a flow model's ability to learn correspondence.
 
 ``translation``: train a flow config's model on pairs that differ by one
 random integer shift of a random texture (the easiest flow there is) and
@@ -15,15 +15,27 @@ flow averaged per token::
 
     python tools/analysis/flow_probe.py attention CONFIG [--checkpoint CKPT]
 
+``tokens``: what matching at token resolution can give on the config's
+validation pairs, with no model: per patch size, the EPE of zero flow, of
+the ground truth averaged per token (the best flow that is constant over
+each token, resized as ``MatchingFlowReadout``'s is) and of
+``MatchingFlowReadout`` run on the raw pixel patches (mean-centred) as
+features, per search radius. If the readout on pixels cannot beat zero
+flow, the motions are too small or the textures too ambiguous at that
+patch size for any token-level matching::
+
+    python tools/analysis/flow_probe.py tokens CONFIG --patch 16 8 --radius 1 2 4
+
 The model is built from the config (with its ``init_cfg``, e.g. a
 cross-view-completion checkpoint), then ``--checkpoint`` is loaded on top.
 """
 import argparse
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
@@ -178,10 +190,80 @@ def attention(args, cfg: Config) -> None:
             print('   ', row)
 
 
+# ----------------------------------------------------------------- tokens
+def pixel_token_flow(frames: torch.Tensor, patch: int,
+                     radius: Optional[int], scale: float) -> torch.Tensor:
+    """``MatchingFlowReadout`` with the raw pixel patches as features.
+
+    Args:
+        frames: ``(6, H, W)`` frame 1 then frame 2 (cropped to multiples of
+            ``patch``).
+        patch: token size in pixels.
+        radius: search radius in tokens (None: every token).
+        scale: softmax scale of the cosine similarities.
+
+    Returns:
+        ``(2, H / patch, W / patch)`` flow (u, v) in pixels per token.
+    """
+    from winwin_mm.models.decoders import MatchingFlowReadout
+    from winwin_mm.models.layers.window_tokens import grid_positions
+    from winwin_mm.structures import TokenLayout
+    H, W = (s // patch * patch for s in frames.shape[-2:])
+    h, w = H // patch, W // patch
+    feats = []
+    for f in (frames[None, :3, :H, :W], frames[None, 3:, :H, :W]):
+        t = F.unfold(f.float(), patch, stride=patch).transpose(1, 2)
+        feats.append(t - t.mean(-1, keepdim=True))  # 1, h*w, 3 p^2
+    dims = feats[0].shape[-1]
+    readout = MatchingFlowReadout(dims, dims, patch, radius, scale)
+    readout.proj = torch.nn.Identity()  # the pixels are the features
+    lay = TokenLayout(grid_positions(h, w)[None], None, [[(h, w)]],
+                      whole=True)
+    with torch.no_grad():
+        flow = readout(feats[0], feats[1], lay, lay)  # 1, h*w, 2
+    return flow[0].T.reshape(2, h, w)
+
+
+def token_epe(flow: torch.Tensor, gt: torch.Tensor,
+              valid: torch.Tensor) -> float:
+    """Mean EPE over ``valid`` pixels of a ``(2, h, w)`` token flow resized
+    bilinearly (as the flow model does) to the ``(2, H, W)`` ``gt``."""
+    up = F.interpolate(flow[None], size=gt.shape[-2:], mode='bilinear',
+                       align_corners=False)[0]
+    return float((up - gt).norm(dim=0)[valid].mean())
+
+
+def tokens(args, cfg: Config) -> None:
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    step = max(1, len(dataset) // args.pairs)
+    rows: Dict[str, List[float]] = {}
+    for idx in range(0, len(dataset), step):
+        item = dataset[idx]
+        frames = item['inputs']  # 6, H, W
+        gt = item['data_samples'].gt_flow.data  # 2, H, W
+        valid = torch.isfinite(gt).all(0)  # H, W
+        gt = torch.nan_to_num(gt)
+        rows.setdefault('zero flow', []).append(
+            float(gt.norm(dim=0)[valid].mean()))
+        for p in args.patch:
+            H, W = (s // p * p for s in gt.shape[-2:])
+            mean = F.avg_pool2d(gt[None, :, :H, :W], p)[0]  # 2, h, w
+            rows.setdefault(f'patch {p}: ground truth averaged per token',
+                            []).append(token_epe(mean, gt, valid))
+            for r in args.radius:
+                flow = pixel_token_flow(frames, p, r, args.scale)
+                rows.setdefault(f'patch {p}: readout on pixels, radius {r}',
+                                []).append(token_epe(flow, gt, valid))
+    print(f"EPE on {len(rows['zero flow'])} validation pairs of "
+          f'{args.config}:')
+    for name, values in rows.items():
+        print(f'  {name:48s} {np.mean(values):8.3f}')
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='probe', required=True)
-    for name in ('translation', 'attention'):
+    for name in ('translation', 'attention', 'tokens'):
         p = sub.add_parser(name)
         p.add_argument('config')
         p.add_argument('--checkpoint', help='weights loaded after init')
@@ -195,9 +277,16 @@ def parse_args():
                            help="train on the config's FlowGuidedWindows "
                            '(default: whole frames)')
             p.add_argument('--val-pairs', type=int, default=8)
-        else:
+        elif name == 'attention':
             p.add_argument('--pairs', type=int, default=3,
                            help='validation pairs, evenly spaced')
+        else:
+            p.add_argument('--pairs', type=int, default=9,
+                           help='validation pairs, evenly spaced')
+            p.add_argument('--patch', type=int, nargs='+', default=[16])
+            p.add_argument('--radius', type=int, nargs='+', default=[1, 2, 4])
+            p.add_argument('--scale', type=float, default=30.,
+                           help='softmax scale of the cosine similarities')
     return parser.parse_args()
 
 
@@ -207,8 +296,9 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    {'translation': translation, 'attention': attention}[args.probe](args,
-                                                                    cfg)
+    probes = {'translation': translation, 'attention': attention,
+              'tokens': tokens}
+    probes[args.probe](args, cfg)
 
 
 if __name__ == '__main__':

@@ -76,6 +76,13 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
             by about the flow magnitude before it can express flows of tens
             of pixels, and Adam grows them by about ``lr`` per step; a scale
             of about the typical flow (e.g. 20) removes that wait.
+        matching: None (CroCo-Flow) or a readout config, e.g.
+            ``dict(type='MatchingFlowReadout', in_channels=768)``: the flow
+            of a soft match between the two frames' last encoder tokens,
+            upsampled bilinearly, is added to the head's ``(u, v)``, so the
+            head regresses a correction to it. Not in the paper; the flow
+            demo uses it because a small model trained from scratch on CPU
+            does not learn flow without it (README, "Flow demo").
         init_cfg: initialisation config.
     """
 
@@ -88,6 +95,7 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  flow_scale: float = 1.0,
+                 matching: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
@@ -97,6 +105,7 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
         self.backbone = MODELS.build(backbone)
         self.decoder = MODELS.build(decoder)
         self.decode_head = MODELS.build(decode_head)
+        self.matching = None if matching is None else MODELS.build(matching)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg or {}
         self._check_parts()
@@ -141,7 +150,8 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
         Returns:
             The backbone's ``out_indices`` maps of frame 1, then the
             decoder's, each ``(sum_b N_b, C, h, w)`` (whole: ``(B, C,
-            H/16, W/16)``).
+            H/16, W/16)``); with ``matching``, its token flow
+            ``(sum_b N_b, 2, h, w)`` last (:meth:`head_forward` takes it).
         """
         B = inputs.shape[0]
         frames = torch.cat([inputs[:, :3], inputs[:, 3:]])  # 2B, 3, H, W
@@ -155,8 +165,12 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
         n1, n2 = lay1.positions.shape[1], lay2.positions.shape[1]
         last = tokens[self._last]  # 2B, L, C
         dec = self.decoder(last[:B, :n1], last[B:, :n2], lay1, lay2)
-        return ([lay1.to_maps(t[:B]) for t in tokens] +
+        maps = ([lay1.to_maps(t[:B]) for t in tokens] +
                 [lay1.to_maps(t) for t in dec])  # each N, C, h, w
+        if self.matching is not None:
+            flow = self.matching(last[:B, :n1], last[B:, :n2], lay1, lay2)
+            maps.append(lay1.to_maps(flow))  # N, 2, h, w
+        return maps
 
     def extract_window_feat(self, inputs: Tensor,
                             windows: Optional[List[Tensor]] = None
@@ -177,12 +191,21 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
 
     def head_forward(self, x: List[Tensor]) -> Tensor:
         """``(N, 3, 16h, 16w)`` (u, v, c): the head's output with (u, v) in
-        pixels (times ``flow_scale``)."""
+        pixels (times ``flow_scale``), plus the matching readout's flow."""
+        match = None
+        if self.matching is not None:
+            x, match = x[:-1], x[-1]  # match: N, 2, h, w
         out = self.decode_head(x)  # N, 3, 16h, 16w
-        if self.flow_scale == 1.0:
+        if self.flow_scale != 1.0:
+            scale = out.new_tensor([self.flow_scale, self.flow_scale, 1.])
+            out = out * scale.view(1, 3, 1, 1)
+        if match is None:
             return out
-        scale = out.new_tensor([self.flow_scale, self.flow_scale, 1.])
-        return out * scale.view(1, 3, 1, 1)
+        # Token values sit at the centres of their patches, as bilinear
+        # resizing without align_corners places them.
+        match = F.interpolate(match, size=out.shape[-2:], mode='bilinear',
+                              align_corners=False)  # N, 2, 16h, 16w
+        return torch.cat([out[:, :2] + match, out[:, 2:]], dim=1)
 
     # ----------------------------------------------------------------- train
     def _decode_head_forward_train(self, x: List[Tensor],

@@ -1,0 +1,106 @@
+"""MatchingFlowReadout: the soft match's offset is the flow, padding of
+frame-2 windows is never matched, and the flow model adds it to its head."""
+import torch
+import torch.nn.functional as F
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+
+import winwin_mm  # noqa: F401
+from winwin_mm.models.decoders import MatchingFlowReadout
+from winwin_mm.models.layers.window_tokens import grid_positions
+from winwin_mm.structures import TokenLayout
+
+from test_flow_model import _boxes, _flow_sample, _model
+
+init_default_scope('mmseg')
+
+
+def _whole(h, w, batch=1):
+    pos = grid_positions(h, w)[None].expand(batch, -1, -1)  # B, h*w, 2
+    return TokenLayout(pos, None, [[(h, w)]] * batch, whole=True)
+
+
+def test_a_shift_of_whole_tokens_is_read_out_in_pixels():
+    """Frame-2 content is frame-1 content moved by (dy, dx) = (1, -2)
+    tokens: every frame-1 token whose content stays in frame 2 gets the
+    flow (u, v) = (-2 * 16, 1 * 16) px, at initialisation already."""
+    torch.manual_seed(0)
+    h, w, C, (dy, dx) = 6, 8, 32, (1, -2)
+    x1 = torch.randn(h, w, C)
+    x2 = torch.randn(h, w, C)  # content that entered at the border
+    x2[dy:, :w + dx] = x1[:h - dy, -dx:]  # frame 2 at p + d = frame 1 at p
+    readout = MatchingFlowReadout(C, embed_dims=32, patch_size=16,
+                                  init_scale=100.)
+    lay = _whole(h, w)
+    with torch.no_grad():
+        flow = readout(x1.reshape(1, h * w, C), x2.reshape(1, h * w, C),
+                       lay, lay).reshape(h, w, 2)
+    inside = flow[:h - dy, -dx:]  # tokens whose match is in frame 2
+    expected = torch.tensor([dx * 16., dy * 16.]).expand_as(inside)
+    torch.testing.assert_close(inside, expected, atol=0.05, rtol=0)
+    # A token without a match does not get that flow by chance.
+    assert not torch.allclose(flow[h - 1, 0], expected[0], atol=1.)
+
+
+def test_padding_of_frame2_windows_is_never_matched():
+    """Image 1 has fewer frame-2 tokens than image 0; its padding tokens
+    copy the query's own features (the worst case) yet take no weight."""
+    torch.manual_seed(1)
+    C = 16
+    q = torch.randn(2, 1, C)  # one frame-1 token per image
+    pos1 = torch.tensor([[[2, 3]], [[2, 3]]])
+    lay1 = TokenLayout(pos1, None, [[(1, 1)], [(1, 1)]])
+    x2 = torch.randn(2, 6, C)
+    x2[:, 1] = q[:, 0]  # the true match: token 1, at (4, 2)
+    x2[1, 4:] = q[1, 0]  # padding of image 1 (its 4 real tokens first)
+    pos2 = torch.tensor([[[0, 0], [4, 2], [0, 1], [5, 5], [1, 1], [3, 0]],
+                         [[0, 0], [4, 2], [0, 1], [5, 5], [0, 0], [0, 0]]])
+    mask = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+    lay2 = TokenLayout(pos2, mask, [[(2, 3)], [(2, 2)]])
+    readout = MatchingFlowReadout(C, embed_dims=16, patch_size=8,
+                                  init_scale=100.)
+    with torch.no_grad():
+        flow = readout(q, x2, lay1, lay2)  # 2, 1, 2
+    expected = torch.tensor([(2 - 3) * 8., (4 - 2) * 8.])  # (u, v)
+    torch.testing.assert_close(flow[:, 0], expected.expand(2, 2),
+                               atol=0.05, rtol=0)
+
+
+def test_flow_model_adds_the_readout_to_its_head():
+    """With ``matching``, the model's (u, v) is the head's plus the token
+    flow resized bilinearly (token values at patch centres); the
+    confidence is the head's; training reaches the readout's weights."""
+    model = _model(matching=dict(type='MatchingFlowReadout',
+                                 in_channels=64, embed_dims=16))
+    inputs = torch.randint(0, 255, (2, 6, 64, 96), dtype=torch.uint8)
+    x = model.data_preprocessor(dict(inputs=list(inputs)), False)['inputs']
+    with torch.no_grad():
+        feats = model.extract_feat(x)
+        out = model.encode_decode(x)  # 2, 3, 64, 96
+        head = model.decode_head(feats[:-1])
+    token_flow = feats[-1]  # 2, 2, 4, 6
+    assert token_flow.shape == (2, 2, 4, 6)
+    added = out[:, :2] - head[:, :2]
+    torch.testing.assert_close(added, F.interpolate(
+        token_flow, size=(64, 96), mode='bilinear', align_corners=False))
+    torch.testing.assert_close(out[:, 2], head[:, 2])
+
+    model.train()
+    samples = [_flow_sample(64, 96, _boxes([0, 0, 32, 48]),
+                            _boxes([32, 0, 64, 48], [64, 16, 96, 48]), 0),
+               _flow_sample(64, 96, _boxes([16, 16, 48, 64]),
+                            _boxes([48, 32, 80, 64]), 1)]
+    data = model.data_preprocessor(dict(inputs=list(inputs),
+                                        data_samples=samples), True)
+    losses = model(**data, mode='loss')
+    losses['decode.loss_flow'].backward()
+    readout = model.matching
+    assert readout.proj.weight.grad.abs().sum() > 0
+    assert readout.log_scale.grad.abs() > 0
+
+
+def test_readout_config_errors():
+    import pytest
+    with pytest.raises(ValueError, match='init_scale'):
+        MODELS.build(dict(type='MatchingFlowReadout', in_channels=8,
+                          init_scale=0.))
