@@ -69,9 +69,11 @@ def test_padding_of_frame2_windows_is_never_matched():
 def test_flow_model_adds_the_readout_to_its_head():
     """With ``matching``, the model's (u, v) is the head's plus the token
     flow resized bilinearly (token values at patch centres); the
-    confidence is the head's; training reaches the readout's weights."""
+    confidence is the head's; training adds the matching loss and reaches
+    the readout's weights."""
     model = _model(matching=dict(type='MatchingFlowReadout',
-                                 in_channels=64, embed_dims=16))
+                                 in_channels=64, embed_dims=16,
+                                 loss_weight=1.))
     inputs = torch.randint(0, 255, (2, 6, 64, 96), dtype=torch.uint8)
     x = model.data_preprocessor(dict(inputs=list(inputs)), False)['inputs']
     with torch.no_grad():
@@ -93,7 +95,10 @@ def test_flow_model_adds_the_readout_to_its_head():
     data = model.data_preprocessor(dict(inputs=list(inputs),
                                         data_samples=samples), True)
     losses = model(**data, mode='loss')
-    losses['decode.loss_flow'].backward()
+    assert set(losses) == {'decode.loss_flow', 'decode.loss_match',
+                           'decode.epe'}
+    assert losses['decode.loss_match'] > 0
+    (losses['decode.loss_flow'] + losses['decode.loss_match']).backward()
     readout = model.matching
     assert readout.proj.weight.grad.abs().sum() > 0
     assert readout.log_scale.grad.abs() > 0
@@ -104,3 +109,35 @@ def test_readout_config_errors():
     with pytest.raises(ValueError, match='init_scale'):
         MODELS.build(dict(type='MatchingFlowReadout', in_channels=8,
                           init_scale=0.))
+
+
+def test_matching_loss_by_hand():
+    """Half-token flow: the target splits between the two frame-2 tokens
+    around the match; a match out of frame targets the no-match key; the
+    loss is the cross-entropy of those targets, scaled by loss_weight."""
+    torch.manual_seed(2)
+    C = 4
+    readout = MatchingFlowReadout(C, C, patch_size=8, init_scale=3.,
+                                  loss_weight=0.5)
+    readout.proj = torch.nn.Identity()
+    x1, x2 = torch.randn(1, 2, C), torch.randn(1, 3, C)
+    lay1 = TokenLayout(torch.tensor([[[0, 0], [0, 2]]]), None, [[(1, 2)]])
+    lay2 = TokenLayout(torch.tensor([[[0, 0], [0, 1], [0, 2]]]), None,
+                       [[(1, 3)]])
+    target = torch.tensor([[[4., 0.], [16., 0.]]])  # (u, v) px
+    valid = torch.ones(1, 2, dtype=torch.bool)
+    loss = readout.loss(x1, x2, lay1, lay2, target, valid)
+
+    keys = torch.cat([F.normalize(x2[0], dim=-1),
+                      F.normalize(readout.no_match, dim=0)[None]])  # 4, C
+    logp = (3. * F.normalize(x1[0], dim=-1) @ keys.T).log_softmax(-1)
+    ce0 = -(0.5 * logp[0, 0] + 0.5 * logp[0, 1])  # between tokens 0 and 1
+    ce1 = -logp[1, 3]  # (0, 2) + 2 tokens is out of frame 2: no match
+    torch.testing.assert_close(loss, 0.5 * (ce0 + ce1) / 2)
+    loss.backward()
+    assert readout.log_scale.grad.abs() > 0 and readout.no_match.grad.abs(
+    ).sum() > 0
+    # Invalid tokens do not count.
+    only0 = readout.loss(x1, x2, lay1, lay2, target,
+                         torch.tensor([[True, False]]))
+    torch.testing.assert_close(only0, 0.5 * ce0)

@@ -1,6 +1,6 @@
 """Optical flow with Win-Win: CroCo-Flow trained on windows of both frames,
 run on whole frames in one pass."""
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -13,6 +13,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
+from ...structures import TokenLayout
 from ..losses import flow_valid_mask
 from .flow_tiling import tiled_flow
 from .winwin_mixin import WinWinMixin
@@ -80,7 +81,9 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
             ``dict(type='MatchingFlowReadout', in_channels=768)``: the flow
             of a soft match between the two frames' last encoder tokens,
             upsampled bilinearly, is added to the head's ``(u, v)``, so the
-            head regresses a correction to it. Not in the paper; the flow
+            head regresses a correction to it. With its ``loss_weight`` >
+            0, training adds its matching loss (``decode.loss_match``)
+            against the ground truth averaged per frame-1 token. Not in the paper; the flow
             demo uses it because a small model trained from scratch on CPU
             does not learn flow without it (README, "Flow demo").
         init_cfg: initialisation config.
@@ -137,8 +140,8 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
     # -------------------------------------------------------------- features
     def extract_feat(self, inputs: Tensor,
                      windows: Optional[List[Tensor]] = None,
-                     windows2: Optional[List[Tensor]] = None
-                     ) -> List[Tensor]:
+                     windows2: Optional[List[Tensor]] = None,
+                     data_samples: OptSampleList = None) -> List[Tensor]:
         """Head inputs: one map per frame-1 window (or whole frame 1).
 
         Args:
@@ -146,6 +149,9 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
             windows: frame-1 boxes (``B`` tensors ``(N_b, 4)``) or None.
             windows2: frame-2 boxes (``(M_b, 4)``); None with windows = the
                 whole frame 2.
+            data_samples: training samples with whole-frame ``gt_flow``:
+                with them the matching readout's loss is computed and kept
+                for :meth:`_decode_head_forward_train`.
 
         Returns:
             The backbone's ``out_indices`` maps of frame 1, then the
@@ -168,9 +174,42 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
         maps = ([lay1.to_maps(t[:B]) for t in tokens] +
                 [lay1.to_maps(t) for t in dec])  # each N, C, h, w
         if self.matching is not None:
-            flow = self.matching(last[:B, :n1], last[B:, :n2], lay1, lay2)
-            maps.append(lay1.to_maps(flow))  # N, 2, h, w
+            args = (last[:B, :n1], last[B:, :n2], lay1, lay2)
+            maps.append(lay1.to_maps(self.matching(*args)))  # N, 2, h, w
+            if data_samples is not None and self.matching.loss_weight > 0:
+                # Kept on the model until the head's loss picks it up: the
+                # mixin's loss() passes only the maps between the two.
+                self._matching_loss = self.matching.loss(
+                    *args, *self._token_targets(data_samples, lay1))
         return maps
+
+    def _token_targets(self, data_samples: SampleList,
+                       layout: TokenLayout) -> Tuple[Tensor, Tensor]:
+        """The ground truth averaged over each frame-1 token of
+        ``layout``: ``(B, N1, 2)`` flow and ``(B, N1)`` validity (more than
+        half the token's pixels valid, and a real token)."""
+        p = self.backbone.patch_size
+        targets, valids = [], []
+        for b, sample in enumerate(data_samples):
+            gt = sample.gt_flow.data  # 2, H, W
+            ok = torch.isfinite(gt).all(0)  # H, W
+            if 'gt_flow_valid' in sample:
+                ok = ok & sample.gt_flow_valid.data[0].bool()
+            H, W = gt.shape[-2:]
+            pad = (0, -W % p, 0, -H % p)
+            okf = F.pad(ok.float(), pad)[None]  # 1, H', W'
+            flow = F.pad(torch.nan_to_num(gt) * ok, pad)  # 2, H', W'
+            count = F.avg_pool2d(okf, p)  # 1, h, w (fraction valid)
+            mean = F.avg_pool2d(flow, p) / count.clamp(min=1e-6)  # 2, h, w
+            rows, cols = layout.positions[b].unbind(-1)  # N1 each
+            rows = rows.clamp(max=mean.shape[1] - 1)
+            cols = cols.clamp(max=mean.shape[2] - 1)
+            targets.append(mean[:, rows, cols].T)  # N1, 2
+            valids.append(count[0, rows, cols] > 0.5)  # N1
+        valid = torch.stack(valids)  # B, N1
+        if layout.mask is not None:
+            valid = valid & layout.mask
+        return torch.stack(targets), valid
 
     def extract_window_feat(self, inputs: Tensor,
                             windows: Optional[List[Tensor]] = None
@@ -182,12 +221,12 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
         """Frame-1 windows from the mixin; frame-2 windows from
         ``metainfo['windows2']`` (the whole frame 2 when absent)."""
         if windows is None:
-            return self.extract_feat(inputs)
+            return self.extract_feat(inputs, data_samples=data_samples)
         windows2 = None
         if all('windows2' in ds.metainfo for ds in data_samples):
             windows2, _ = self._batch_windows(inputs, data_samples,
                                               'windows2')
-        return self.extract_feat(inputs, windows, windows2)
+        return self.extract_feat(inputs, windows, windows2, data_samples)
 
     def head_forward(self, x: List[Tensor]) -> Tensor:
         """``(N, 3, 16h, 16w)`` (u, v, c): the head's output with (u, v) in
@@ -224,6 +263,9 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
                     else [loss_fns])
         for fn in loss_fns:
             losses['decode.' + fn.loss_name] = fn(out, gt, valid)
+        match_loss = self.__dict__.pop('_matching_loss', None)
+        if match_loss is not None:
+            losses['decode.loss_match'] = match_loss
         with torch.no_grad():
             mask = flow_valid_mask(gt, valid)
             epe = (out[:, :2] - torch.nan_to_num(gt)).norm(dim=1)  # N, h, w
