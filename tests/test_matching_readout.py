@@ -141,3 +141,27 @@ def test_matching_loss_by_hand():
     only0 = readout.loss(x1, x2, lay1, lay2, target,
                          torch.tensor([[True, False]]))
     torch.testing.assert_close(only0, 0.5 * ce0)
+
+
+def test_token_targets_average_the_valid_ground_truth_per_token():
+    """Targets of the matching loss: the mean flow of each frame-1 token's
+    16x16 pixels, valid when more than half of them are known."""
+    model = _model(matching=dict(type='MatchingFlowReadout',
+                                 in_channels=64, loss_weight=1.))
+    gt = torch.zeros(2, 40, 48)  # 3 x 3 tokens after padding to 48 x 48
+    gt[0, :16, :16] = torch.arange(16.)[None]  # token (0, 0): mean u 7.5
+    gt[:, :16, 16:32] = float('nan')  # token (0, 1): unknown
+    gt[1, 16:32, 32:] = 4.  # token (1, 2): v = 4
+    sample = _flow_sample(40, 48, _boxes([0, 0, 48, 48]),
+                          _boxes([0, 0, 48, 48]))
+    sample.gt_flow.data = gt
+    sample.gt_flow_valid.data[:, 16:32, :8] = False  # token (1, 0): half
+    sample.gt_flow_valid.data[:, 16:32, 8:] = True
+    positions = torch.tensor([[[0, 0], [0, 1], [1, 2], [1, 0], [2, 1],
+                               [0, 0]]])
+    mask = torch.tensor([[True] * 5 + [False]])  # the last is padding
+    lay = TokenLayout(positions, mask, [[(1, 5)]])
+    target, valid = model._token_targets([sample], lay)
+    assert valid.tolist() == [[True, False, True, False, False, False]]
+    torch.testing.assert_close(target[0, 0], torch.tensor([7.5, 0.]))
+    torch.testing.assert_close(target[0, 2], torch.tensor([0., 4.]))

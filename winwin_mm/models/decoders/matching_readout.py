@@ -25,10 +25,12 @@ class MatchingFlowReadout(BaseModule):
     counting as offset 0. Why: CroCo's decoder must *learn* to turn what it
     attended to into an offset, which a small model trained from scratch on
     2 CPU cores does not manage (README, "Flow demo"); here the offset is
-    computed and only the features have to match. The no-match key lets a
-    token whose match is hidden, outside the frame-2 windows or ambiguous
-    fall back to 0 (the head's own regression) instead of the mean position
-    of unrelated tokens, and it means no token is ever without a key.
+    computed and only the features have to match (measured on the flow
+    demo: it did not make that model learn flow either; README). The
+    no-match key lets a token whose match is hidden, outside the frame-2
+    windows or ambiguous fall back to 0 (the head's own regression) instead
+    of the mean position of unrelated tokens, and it means no token is
+    ever without a key.
 
     The siamese encoder gives identical tokens to identical content, so
     even at initialisation the true match has one of the highest
@@ -160,11 +162,3 @@ class MatchingFlowReadout(BaseModule):
         if not valid.any():
             return ce.sum() * 0.
         return ce[valid].mean() * self.loss_weight
-        # SDPA with positions as values: no (N1, N2) weights kept where a
-        # fused kernel applies (Full-HD ViT-B: 8160^2). The learned scale
-        # goes into q: SDPA's ``scale`` takes no tensor.
-        out = F.scaled_dot_product_attention(
-            q[:, None] * self.log_scale.exp(), k[:, None], v[:, None],
-            attn_mask=allowed, scale=1.)[:, 0]  # B, N1, 3
-        offset = out[..., :2] - out[..., 2:] * pos1  # B, N1, 2 (dy, dx)
-        return offset.flip(-1) * self.patch_size  # B, N1, 2 (u, v) px

@@ -83,9 +83,10 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
             upsampled bilinearly, is added to the head's ``(u, v)``, so the
             head regresses a correction to it. With its ``loss_weight`` >
             0, training adds its matching loss (``decode.loss_match``)
-            against the ground truth averaged per frame-1 token. Not in the paper; the flow
-            demo uses it because a small model trained from scratch on CPU
-            does not learn flow without it (README, "Flow demo").
+            against the ground truth averaged per frame-1 token. Not in
+            the paper and off by default: tried, without success, on the
+            flow demo's small model trained from scratch (README, "Flow
+            demo").
         init_cfg: initialisation config.
     """
 
