@@ -151,3 +151,37 @@ def test_synthetic_flow_dataset_generates_on_first_use(tmp_path):
     assert len(train) == 1
     with pytest.raises(ValueError, match='num_val_scenes=3'):
         generate_sintel_layout(str(tmp_path / 'x'), 1, 3)
+
+
+def test_a_folder_from_another_generator_or_settings_is_reported(
+        tmp_path, monkeypatch):
+    """generator.json records the version and the per-scene settings; a
+    folder without it, or with other values, is used but reported with the
+    folder to delete; the matching folder is not."""
+    import json
+
+    from winwin_mm.datasets import synthetic_flow
+    root = str(tmp_path / 'flow')
+    assert generate_sintel_layout(root, 1, 2, 2, (H, W), seed=3)
+    stamp = osp.join(root, 'training', 'generator.json')
+    with open(stamp) as f:
+        assert json.load(f) == dict(
+            generator_version=synthetic_flow.GENERATOR_VERSION,
+            frames_per_scene=2, img_size=[H, W], seed=3)
+    logged = []
+    monkeypatch.setattr(synthetic_flow, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    cfg = dict(type='SyntheticFlowDataset', data_root=root, split='subval',
+               num_train_scenes=1, num_val_scenes=2, frames_per_scene=2,
+               img_size=(H, W), seed=3)
+    DATASETS.build(cfg)
+    assert logged == []
+    DATASETS.build(dict(cfg, seed=4))
+    assert len(logged) == 1 and 'seed 3 (wanted 4)' in logged[0]
+    assert osp.join(root, 'training') in logged[0]
+    os.remove(stamp)
+    logged.clear()
+    ds = DATASETS.build(cfg)
+    assert len(ds) == 2  # still usable
+    assert len(logged) == 1 and 'older generator' in logged[0]
+    assert osp.exists(osp.join(root, 'training', 'flow', 'temple_2'))

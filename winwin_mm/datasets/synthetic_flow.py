@@ -14,8 +14,12 @@ so :class:`SintelDataset` reads them: the validation scenes are named
 (everything goes to a temporary folder next to ``training/``, which is then
 renamed into place, so an existing ``training/`` is a complete dataset), and
 deterministic: scene ``NAME`` is drawn from a generator seeded by
-``(seed, NAME)``, whatever the number of scenes.
+``(seed, NAME)``, whatever the number of scenes. ``training/generator.json``
+records what the scenes depend on (:data:`GENERATOR_VERSION`, frames per
+scene, size, seed), so a folder written by another version or with other
+settings is reported instead of silently measured on.
 """
+import json
 import os
 import os.path as osp
 import shutil
@@ -36,6 +40,42 @@ from .flow.layers import final_pass, render_sequence
 from .flow.sintel import SintelDataset
 
 VAL_SCENES = ('temple_2', 'temple_3')  # Sintel's subval (CroCo-Flow)
+# Bump whenever a change to the renderer (winwin_mm/datasets/flow/layers.py)
+# or to write_scene alters what a seed produces. 1: folders without
+# generator.json (before 2026-12-02; the textures changed on 2026-11-29).
+GENERATOR_VERSION = 2
+STAMP = 'generator.json'
+
+
+def generator_stamp(frames_per_scene: int, size: Tuple[int, int],
+                    seed: int) -> dict:
+    """What every generated scene depends on (not the number of scenes: a
+    scene is the same whatever the others)."""
+    return dict(generator_version=GENERATOR_VERSION,
+                frames_per_scene=int(frames_per_scene),
+                img_size=[int(v) for v in size], seed=int(seed))
+
+
+def check_generated(root: str, frames_per_scene: int, size: Tuple[int, int],
+                    seed: int) -> Optional[str]:
+    """None when ``{root}/training`` was written by this generator with
+    these settings, else what differs and how to regenerate."""
+    path = osp.join(root, 'training', STAMP)
+    fix = (f'delete {osp.join(root, "training")} to regenerate, or set '
+           'another data_root')
+    if not osp.isfile(path):
+        return (f'{path} is missing: the scenes were written by an older '
+                f'generator (before version {GENERATOR_VERSION}) and may '
+                f'differ from what this one writes; {fix}')
+    with open(path) as f:
+        found = json.load(f)
+    wanted = generator_stamp(frames_per_scene, size, seed)
+    diff = [f'{k} {found.get(k)!r} (wanted {v!r})'
+            for k, v in wanted.items() if found.get(k) != v]
+    if diff:
+        return (f'{osp.join(root, "training")} was generated with '
+                f'{", ".join(diff)}; {fix}')
+    return None
 
 
 def scene_names(num_train_scenes: int, num_val_scenes: int) -> list:
@@ -108,6 +148,8 @@ def generate_sintel_layout(root: str,
         for scene in scenes:
             write_scene(osp.join(tmp, 'training'), scene, frames_per_scene,
                         tuple(size), seed)
+        with open(osp.join(tmp, 'training', STAMP), 'w') as f:
+            json.dump(generator_stamp(frames_per_scene, size, seed), f)
         _rename_dir(osp.join(tmp, 'training'), target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -170,6 +212,11 @@ class SyntheticFlowDataset(SintelDataset):
                           f'{sorted(wanted)}; using them as they are (delete'
                           ' the folder to regenerate)', logger='current',
                           level=30)
+            stale = check_generated(data_root, frames_per_scene,
+                                    tuple(img_size), seed)
+            if stale:  # still usable flow data: warn, do not delete
+                print_log(f'SyntheticFlowDataset: {stale}; using it as it '
+                          'is', logger='current', level=30)
         super().__init__(data_root=data_root, split=split,
                          pass_style=pass_style,
                          val_scenes=val_scenes or VAL_SCENES, **kwargs)
