@@ -188,14 +188,15 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
                        layout: TokenLayout) -> Tuple[Tensor, Tensor]:
         """The ground truth averaged over each frame-1 token of
         ``layout``: ``(B, N1, 2)`` flow and ``(B, N1)`` validity (more than
-        half the token's pixels valid, and a real token)."""
+        half the token's pixels valid by the flow loss's rule, and a real
+        token)."""
         p = self.backbone.patch_size
         targets, valids = [], []
         for b, sample in enumerate(data_samples):
             gt = sample.gt_flow.data  # 2, H, W
-            ok = torch.isfinite(gt).all(0)  # H, W
-            if 'gt_flow_valid' in sample:
-                ok = ok & sample.gt_flow_valid.data[0].bool()
+            valid = (sample.gt_flow_valid.data[None]
+                     if 'gt_flow_valid' in sample else None)
+            ok = flow_valid_mask(gt[None], valid)[0]  # H, W
             H, W = gt.shape[-2:]
             pad = (0, -W % p, 0, -H % p)
             okf = F.pad(ok.float(), pad)[None]  # 1, H', W'
