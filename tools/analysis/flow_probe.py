@@ -46,6 +46,7 @@ from mmseg.utils import register_all_modules
 import winwin_mm  # noqa: F401
 from winwin_mm.datasets.flow.layers import texture
 from winwin_mm.models.layers import apply_rope_2d
+from winwin_mm.models.losses import flow_valid_mask
 from winwin_mm.utils.checkpoint import mmengine_safe_globals
 
 
@@ -240,8 +241,11 @@ def tokens(args, cfg: Config) -> None:
     for idx in range(0, len(dataset), step):
         item = dataset[idx]
         frames = item['inputs']  # 6, H, W
-        gt = item['data_samples'].gt_flow.data  # 2, H, W
-        valid = torch.isfinite(gt).all(0)  # H, W
+        sample = item['data_samples']
+        gt = sample.gt_flow.data  # 2, H, W
+        valid = flow_valid_mask(  # H, W: the flow loss's and metric's rule
+            gt[None], sample.gt_flow_valid.data[None]
+            if 'gt_flow_valid' in sample else None)[0]
         gt = torch.nan_to_num(gt)
         rows.setdefault('zero flow', []).append(
             float(gt.norm(dim=0)[valid].mean()))
