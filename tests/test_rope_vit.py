@@ -126,6 +126,43 @@ def test_bad_windows_name_the_window():
         model(img, torch.tensor([[[0, 0, 16, 16], [8, 8, 24, 24]]]))
 
 
+
+@pytest.mark.parametrize('kernel', [8, 16, 24])
+def test_patch_kernel_window_tokens_equal_whole_image_tokens(kernel):
+    # Tokens that read a margin around their patch: a window's embeddings
+    # are the whole image's at the same positions, at the image borders
+    # (zeros beyond, as the padded conv) and inside (real pixels around).
+    model = _small(patch_kernel_size=kernel).eval()
+    assert model.patch_embed.proj.weight.shape[-2:] == (kernel, kernel)
+    img = torch.randn(1, 3, 45, 61)  # not multiples of 8: padded grid
+    boxes = torch.tensor([[[0, 0, 16, 24], [24, 16, 48, 40],
+                           [48, 32, 56, 40]]])
+    with torch.no_grad():
+        whole, lay_w = model.embed(img)
+        gh, gw = lay_w.sizes[0][0]
+        grid = whole[0].reshape(gh, gw, -1)  # 6, 8, C
+        win, lay = model.embed(img, boxes)
+        rows, cols = lay.positions[0].unbind(-1)
+        torch.testing.assert_close(win[0], grid[rows, cols], atol=1e-5,
+                                   rtol=0)
+        # The margin is read: a pixel just outside a window's first token
+        # changes it only when the kernel reaches it.
+        moved = img.clone()
+        moved[..., 15, 30] += 10.  # 1 px above window 1 (y1 = 16)
+        changed = model.embed(moved, boxes)[0][0, 6] - win[0, 6]
+        assert (changed.abs().max() > 1e-4) == (kernel > 8)
+
+
+def test_patch_kernel_size_errors():
+    with pytest.raises(ValueError, match="patch_kernel_size=11"):
+        _small(patch_kernel_size=11)  # odd margin
+    with pytest.raises(ValueError, match='patch_kernel_size=4'):
+        _small(patch_kernel_size=4)
+    model = _small(patch_kernel_size=16)
+    with pytest.raises(ValueError, match='extra_tokens'):
+        model(torch.randn(1, 3, 32, 32), torch.tensor([[[0, 0, 16, 16]]]),
+              extra_tokens=torch.tensor([[[24, 24, 32, 32]]]))
+
 @pytest.mark.parametrize('windows', [None, 'boxes'])
 def test_every_parameter_gets_a_gradient(windows):
     model = _small(out_indices=(0, 1), drop_path_rate=0.1)

@@ -65,6 +65,17 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         num_heads: attention heads per block.
         mlp_ratio: MLP hidden size / embed_dims.
         patch_size: pixels per token side.
+        patch_kernel_size: side of the pixel square each token's embedding
+            reads, centred on its patch (zero outside the image, as a
+            ``Conv2d`` with padding ``(k - p) / 2``); None = ``patch_size``
+            (ViT's non-overlapping patches, CroCo's weights). Larger (e.g.
+            32 for 16-pixel patches) makes neighbouring tokens share pixels,
+            so a patch moved by part of a token still looks like its match
+            (the flow demo uses 64: its small model learns flow with it,
+            README "Flow demo"). Windows read the pixels around them too,
+            so window tokens stay equal to the whole image's. The embedding
+            costs ``(k / p)^2`` times more, and a checkpoint's ``p x p``
+            ``patch_embed`` no longer fits.
         in_channels: image channels.
         out_indices: blocks whose outputs are returned (negative = from end).
         qkv_bias: bias in the qkv projections.
@@ -105,6 +116,7 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
                  num_heads: Optional[int] = None,
                  mlp_ratio: float = 4.,
                  patch_size: int = 16,
+                 patch_kernel_size: Optional[int] = None,
                  in_channels: int = 3,
                  out_indices: Union[int, Sequence[int]] = -1,
                  qkv_bias: bool = True,
@@ -156,10 +168,19 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
             if global_attn_indexes is None else
             check_global_indexes(global_attn_indexes, self.num_layers))
 
+        kernel = patch_size if patch_kernel_size is None else \
+            patch_kernel_size
+        if kernel < patch_size or (kernel - patch_size) % 2:
+            raise ValueError(
+                f'patch_kernel_size={patch_kernel_size} must be >= '
+                f'patch_size={patch_size} and exceed it by an even number '
+                '(the same margin on every side of the patch)')
+        self.patch_margin = (kernel - patch_size) // 2
         self.patch_embed = nn.Module()
         # A conv so that CroCo's ``patch_embed.proj`` weights load as they are.
         self.patch_embed.proj = nn.Conv2d(in_channels, self.embed_dims,
-                                          patch_size, stride=patch_size)
+                                          kernel, stride=patch_size,
+                                          padding=self.patch_margin)
         self.drop_after_pos = nn.Dropout(drop_rate)
         dpr = [drop_path_rate * i / max(self.num_layers - 1, 1)
                for i in range(self.num_layers)]  # stochastic depth rule
@@ -250,6 +271,9 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         if extra_tokens is not None and self.window_attn_size is not None:
             raise ValueError('extra_tokens are not supported with ViTDet-'
                              'style attention (window_attn_size)')
+        if extra_tokens is not None and self.patch_margin:
+            raise ValueError('extra_tokens are not supported with '
+                             'patch_kernel_size > patch_size')
         if windows is None:
             inputs = F.pad(inputs, (0, -W % p, 0, -H % p))
             x = self.patch_embed.proj(inputs)  # B, C, gh, gw
@@ -273,6 +297,10 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         for b, boxes in enumerate(wins):
             parts = []
             for x1, y1, x2, y2 in boxes.tolist():
+                if self.patch_margin:
+                    parts.append(self._margin_patches(inputs[b], x1, y1, x2,
+                                                      y2))
+                    continue
                 h, w = (y2 - y1) // p, (x2 - x1) // p
                 crop = inputs[b, :, y1:y2, x1:x2].reshape(Cin, h, p, w, p)
                 crop = crop.permute(1, 3, 0, 2, 4)  # h, w, Cin, p, p
@@ -286,6 +314,22 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         x = F.linear(patches, proj.weight.flatten(1), proj.bias)  # B, L, C
         return x, TokenLayout(positions, mask, sizes, extra=(
             None if extra is None else [len(e) for e in extra]))
+
+    def _margin_patches(self, image: Tensor, x1: int, y1: int, x2: int,
+                        y2: int) -> Tensor:
+        """``(h * w, C_in * k * k)`` embedding inputs of one window's tokens
+        when each reads ``patch_margin`` pixels around its patch: the
+        window's pixels plus the margin (zeros beyond the image, as the
+        whole image's padded conv sees them), unfolded with stride p."""
+        p, m = self.patch_size, self.patch_margin
+        H, W = image.shape[-2:]
+        crop = image[:, max(y1 - m, 0):min(y2 + m, H),
+                     max(x1 - m, 0):min(x2 + m, W)]
+        crop = F.pad(crop, (max(m - x1, 0), max(x2 + m - W, 0),
+                            max(m - y1, 0), max(y2 + m - H, 0)))
+        kernel = p + 2 * m  # crop: C_in, y2 - y1 + 2m, x2 - x1 + 2m
+        cols = F.unfold(crop[None], kernel, stride=p)  # 1, C_in*k*k, h*w
+        return cols[0].T  # h*w, C_in*k*k (channel-major, as the conv)
 
     def forward_tokens(self, inputs: Tensor, windows=None, extra_tokens=None
                        ) -> Tuple[List[Tensor], TokenLayout]:
