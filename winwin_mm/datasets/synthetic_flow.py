@@ -43,7 +43,9 @@ VAL_SCENES = ('temple_2', 'temple_3')  # Sintel's subval (CroCo-Flow)
 # Bump whenever a change to the renderer (winwin_mm/datasets/flow/layers.py)
 # or to write_scene alters what a seed produces. 1: folders without
 # generator.json (before 2026-12-02; the textures changed on 2026-11-29).
-GENERATOR_VERSION = 2
+# 3: textures detailed at token scale, no stripes, larger motions (median
+# about 16 px instead of 4; 2026-12-02).
+GENERATOR_VERSION = 3
 STAMP = 'generator.json'
 
 

@@ -9,9 +9,10 @@ aspect / shear), so the colour of frame ``t`` at pixel ``x`` owned by layer
 ``A_k(t+1) A_k(t)^-1 x - x``, exactly. Occlusions follow from the stacking:
 a pixel takes the flow of its top-most layer in frame ``t``. A camera pan
 moves each layer in proportion to its inverse depth (parallax), on top of
-its own motion, so the flow magnitudes spread from sub-pixel to tens of
-pixels. Textures are multi-octave value noise through random colour ramps,
-with stripes, spots and fine grain, so every region can be matched.
+its own motion, so the flow magnitudes spread from about a pixel to tens
+of pixels. Textures are multi-octave value noise through random colour
+ramps, with spots and fine grain, detailed at the scale of a token, so
+every region can be matched.
 """
 import math
 from typing import List, Optional, Tuple
@@ -41,25 +42,26 @@ def value_noise(rng: np.random.Generator, h: int, w: int, coarse: float,
 
 
 def texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """A rich (h, w, 3) float32 BGR texture in [0, 255]."""
-    coarse = rng.uniform(0.1, 0.5) * max(h, w)
-    s = value_noise(rng, h, w, coarse)
-    # A random colour ramp over the noise: 3 to 5 colours.
-    n = int(rng.integers(3, 6))
+    """A rich (h, w, 3) float32 BGR texture in [0, 255].
+
+    Detailed at the scale of a token: octaves of value noise from cells of
+    12-48 px down to 2 px, each only a little weaker than the last, through
+    a random colour ramp, with spots and fine grain. No stripes and no
+    large smooth areas: a 16-pixel patch (and its neighbourhood) must look
+    like its match and unlike the patches around it, or no model can find
+    the match (README "Flow demo": with smooth noise and stripes even
+    matching the raw pixels did worse than predicting zero flow).
+    """
+    s = value_noise(rng, h, w, rng.uniform(12, 48), fine=2.0,
+                    persistence=0.7)
+    # A random colour ramp over the noise: 4 to 6 colours.
+    n = int(rng.integers(4, 7))
     ramp = rng.uniform(0, 255, (n, 3)).astype(np.float32)
     pos = np.clip((s / 3 + 0.5) * (n - 1), 0, n - 1 - 1e-4)
     i = pos.astype(np.int64)
     f = (pos - i)[..., None]
     img = ramp[i] * (1 - f) + ramp[i + 1] * f  # h, w, 3
-    y, x = np.mgrid[:h, :w].astype(np.float32)
-    if rng.random() < 0.5:  # stripes, bent by noise
-        theta = rng.uniform(0, math.pi)
-        period = rng.uniform(6, 40)
-        phase = (x * math.cos(theta) + y * math.sin(theta)) / period
-        bend = value_noise(rng, h, w, coarse) * rng.uniform(0, 1.5)
-        stripes = np.sin(2 * math.pi * (phase + bend))[..., None]
-        img += stripes * rng.uniform(-60, 60, 3).astype(np.float32)
-    if rng.random() < 0.4:  # spots of another colour
+    if rng.random() < 0.5:  # spots of another colour
         spots = value_noise(rng, h, w, rng.uniform(4, 16)) > rng.uniform(
             0.8, 1.6)
         img[spots] = img[spots] * 0.3 + rng.uniform(0, 255, 3) * 0.7
@@ -139,12 +141,14 @@ def _log_uniform_velocity(rng: np.random.Generator, low: float,
 def random_layers(rng: np.random.Generator, height: int, width: int,
                   num_frames: int) -> List[Layer]:
     """A background and 5 to 11 shapes, back to front, whose motions make
-    flow magnitudes from below 1 px to about 100 px (most under 10)."""
+    flow magnitudes from about 1 px to about 100 px, most of them between
+    a half and three 16-pixel tokens (median about 16 px): the range where
+    finding the match is the problem and where frame-2 windows matter."""
     mid = (num_frames - 1) / 2  # everything is centred mid-sequence
     # Camera pan: each layer moves by it times its inverse depth (parallax).
-    pan = _log_uniform_velocity(rng, 0.5, 30)
+    pan = _log_uniform_velocity(rng, 8, 64)
     side = min(height, width)
-    bg_vel = 0.4 * pan + rng.normal(0, 1.0, 2)
+    bg_vel = 0.5 * pan + rng.normal(0, 1.0, 2)
     layers = [Layer(texture(rng, height, width), None,
                     pos=np.array([width / 2, height / 2]) - bg_vel * mid,
                     vel=bg_vel, theta=0.0, omega=rng.normal(0, 0.004),
@@ -153,8 +157,8 @@ def random_layers(rng: np.random.Generator, height: int, width: int,
     for depth in depths:  # far (small inverse depth) first
         h = max(int(side * rng.uniform(0.15, 0.6)), 8)
         w = max(int(h * math.exp(rng.uniform(-0.6, 0.6))), 8)
-        # Own motion log-uniform in [0.3, 80] px / frame plus the parallax.
-        vel = _log_uniform_velocity(rng, 0.3, 80) + pan * depth
+        # Own motion log-uniform in [2, 40] px / frame plus the parallax.
+        vel = _log_uniform_velocity(rng, 2, 40) + pan * depth
         centre = rng.uniform([0, 0], [width, height])
         shear = np.array([[1, rng.normal(0, 0.15)], [0, 1]])
         layers.append(Layer(
