@@ -95,8 +95,9 @@ def test_bad_mask_ratio_and_parts_are_refused():
 
 
 def test_pretrain_then_flow_model_starts_from_it(tmp_path):
-    """tools/train.py on the pretraining config (shrunk), then the flow demo
-    model initialises its encoder and decoder from that checkpoint."""
+    """tools/train.py on the pretraining config (shrunk), then the flow
+    model of the fine-tuning config initialises its encoder and decoder
+    from that checkpoint."""
     data = tmp_path / 'flow'
     generate_sintel_layout(str(data), num_train_scenes=1, num_val_scenes=2,
                            frames_per_scene=3, size=(64, 96), seed=0)
@@ -118,9 +119,11 @@ def test_pretrain_then_flow_model_starts_from_it(tmp_path):
     ckpt = work / 'iter_3.pth'
     assert ckpt.exists()
 
+    # The fine-tuning config: the demo's model as pretrained (plain 16x16
+    # patches; the demo itself embeds 64x64 pixels per token).
     cfg = Config.fromfile(osp.join(
         ROOT, 'configs', 'winwin',
-        'winwin-flow_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py'))
+        'winwin-flow-cvc_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py'))
     # As documented in docs/flow.md: the parts' init_cfg read the file.
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(ckpt),
                                        prefix='backbone.')

@@ -1,5 +1,6 @@
-# The flow demo's model started from cross-view completion instead of from
-# scratch (README "Flow demo": measured, not yet the demo's default). First:
+# The flow demo's earlier model (plain 16x16 patches, no matching readout)
+# started from cross-view completion instead of from scratch (README "Flow
+# demo", history: measured on the earlier generated scenes). First:
 #   python tools/train.py \
 #       configs/winwin/cvc-pretrain_vit-t16-rope_1xb8-400_synthetic-flow-256x384.py \
 #       --work-dir work_dirs/cvc_pretrain
@@ -11,7 +12,11 @@ model = dict(
     # The new head's outputs start near 0: a FlowNet-style scale lets it
     # express flows of tens of pixels without large weights.
     flow_scale=20.,
-    backbone=dict(init_cfg=dict(_delete_=True, type='Pretrained',
+    # The pretraining's encoder embeds plain 16x16 patches, and this
+    # recipe (measured before the demo had them) has no matching readout.
+    matching=None,
+    backbone=dict(patch_kernel_size=None,
+                  init_cfg=dict(_delete_=True, type='Pretrained',
                                 checkpoint=pretrained, prefix='backbone.')),
     decoder=dict(init_cfg=dict(_delete_=True, type='Pretrained',
                                checkpoint=pretrained)))

@@ -25,8 +25,8 @@ class MatchingFlowReadout(BaseModule):
     counting as offset 0. Why: CroCo's decoder must *learn* to turn what it
     attended to into an offset, which a small model trained from scratch on
     2 CPU cores does not manage (README, "Flow demo"); here the offset is
-    computed and only the features have to match (measured on the flow
-    demo: it did not make that model learn flow either; README). The
+    computed and only the features have to match (the flow demo uses it,
+    with its matching loss and tokens that read 64x64 pixels; README). The
     no-match key lets a token whose match is hidden, outside the frame-2
     windows or ambiguous fall back to 0 (the head's own regression) instead
     of the mean position of unrelated tokens, and it means no token is

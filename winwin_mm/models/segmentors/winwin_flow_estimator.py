@@ -84,8 +84,8 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
             head regresses a correction to it. With its ``loss_weight`` >
             0, training adds its matching loss (``decode.loss_match``)
             against the ground truth averaged per frame-1 token. Not in
-            the paper and off by default: tried, without success, on the
-            flow demo's small model trained from scratch (README, "Flow
+            the paper and off by default; the flow demo's small model,
+            trained from scratch, learns flow with it (README, "Flow
             demo").
         init_cfg: initialisation config.
     """
