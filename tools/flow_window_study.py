@@ -6,7 +6,7 @@ whole frames through ``tools/test.py``; the table (EPE, outlier rates, tokens
 per frame, training time) is written as Markdown and JSON. Finished runs are
 skipped, so an interrupted study resumes where it stopped.
 
-    python tools/flow_window_study.py [--iters 300] [--seeds 0 1] \
+    python tools/flow_window_study.py [--iters 600] [--seeds 0 1] \
         [--settings flow_guided same single] [--work-dir work_dirs/flow_study]
         [--config CONFIG]
 
@@ -36,6 +36,10 @@ SETTINGS: Dict[str, tuple] = {
                     dict(num_windows=2, window_size=6, num_windows2=4,
                          window_size2=4, stochasticity=0.3,
                          mode='flow_guided'), (72, 64)),
+    'flow_guided_6x6': ('2 win. 6x6 \\| 2 flow-guided win. 6x6, stoch. 0.3',
+                        dict(num_windows=2, window_size=6, num_windows2=2,
+                             window_size2=6, stochasticity=0.3,
+                             mode='flow_guided'), (72, 72)),
     'random2': ('2 win. 6x6 \\| 4 random win. 4x4',
                 dict(num_windows=2, window_size=6, num_windows2=4,
                      window_size2=4, mode='random'), (72, 64)),
@@ -130,7 +134,8 @@ def table(results: List[dict], iters: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--iters', type=int, default=300)
+    parser.add_argument('--iters', type=int, default=600,
+                        help='training iterations per run (the demo: 600)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--settings', nargs='+', default=['flow_guided',
                                                           'same', 'single'],

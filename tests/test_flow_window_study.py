@@ -1,0 +1,55 @@
+"""tools/flow_window_study.py: it overrides the demo's FlowGuidedWindows,
+reads the test metrics from a log and tabulates seeds as mean ± std."""
+import importlib.util
+import os
+
+import pytest
+from e2e_helpers import ROOT
+from mmengine.config import Config
+
+
+def _study():
+    spec = importlib.util.spec_from_file_location(
+        'flow_window_study', os.path.join(ROOT, 'tools',
+                                          'flow_window_study.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_overridden_transform_is_the_demos_flow_guided_windows():
+    study = _study()
+    cfg = Config.fromfile(study.CONFIG)
+    index = int(study.WINDOWS.rsplit('.', 1)[1])
+    transform = cfg.train_dataloader.dataset.pipeline[index]
+    assert transform['type'] == 'FlowGuidedWindows'
+    for _, options, _ in study.SETTINGS.values():
+        assert set(options) <= {'num_windows', 'window_size', 'num_windows2',
+                                'window_size2', 'stochasticity', 'mode'}
+
+
+def test_metrics_come_from_the_last_test_line():
+    log = ('Iter(test) [18/18]    EPE: 9.5000  bad1: 99.0000  s0-10: 6.0\n'
+           'other line\n'
+           'Iter(test) [18/18]    EPE: 8.2500  bad1: 98.5000  bad3: 80.2500'
+           '  s0-10: 6.1250  data_time: 0.0100\n')
+    m = _study().metrics(log)
+    assert m['EPE'] == 8.25 and m['bad3'] == 80.25 and m['s0-10'] == 6.125
+    with pytest.raises(RuntimeError, match='no test metrics'):
+        _study().metrics('Iter(train) [1/1] loss: 1.0')
+
+
+def test_table_averages_seeds_per_setting():
+    rows = [dict(setting='flow_guided', seed=0, EPE=8.0, bad1=98.0,
+                 bad3=80.0),
+            dict(setting='flow_guided', seed=1, EPE=9.0, bad1=99.0,
+                 bad3=82.0),
+            dict(setting='single', seed=0, EPE=10.5, bad1=99.5, bad3=90.0)]
+    md = _study().table(rows, 600).splitlines()
+    guided = [r for r in md if 'flow-guided' in r]
+    single = [r for r in md if '8x9' in r]
+    # mean ± sample std over the two seeds; one seed: the value alone
+    assert '| 8.500 ± 0.707 |' in guided[0] and '| 0,1 |' in guided[0]
+    assert '| 10.500 |' in single[0]
+    assert not [r for r in md if 'same windows' in r]  # not run: no row
+    assert '600 training iterations' in md[-1]
