@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo-flow`: Win-Win optical flow on generated scenes in the Sintel
-# layout. Trains a small CroCo-Flow-style model from scratch with flow-guided
+# layout. Trains a small CroCo-Flow-style model (tokens that embed 64x64
+# pixels, a matching readout; see the config) from scratch with flow-guided
 # windows (2 windows of 6x6 tokens in frame 1, 4 of 4x4 in frame 2), tunes the
 # attention temperature on whole training pairs, then evaluates the 18
 # validation pairs (temple_2, temple_3) at full resolution in one forward pass
