@@ -38,15 +38,39 @@ echo "[demo-flow] evaluating with CroCo-Flow tiling (${TILE}x${TILE} tiles, over
 tile=$(evaluate test_tile --cfg-options model.test_cfg.mode=tile \
   "model.test_cfg.crop_size=[$TILE,$TILE]" model.test_cfg.overlap=0.9)
 end=$(date +%s)
+# The baseline any flow model must beat: zero flow, by the same metric on
+# the same pairs (its log goes to the work dir).
+zero=$($PY - "$CONFIG" <<'PY' 2> "$WORK/zero_flow.log"
+import contextlib, json, sys
+import torch
+from mmengine.config import Config
+from mmengine.structures import PixelData
+from mmseg.registry import DATASETS, METRICS
+from mmseg.utils import register_all_modules
+import winwin_mm  # noqa: F401
+register_all_modules()
+with contextlib.redirect_stdout(sys.stderr):  # the metric's own table
+    cfg = Config.fromfile(sys.argv[1])
+    data = DATASETS.build(cfg.test_dataloader.dataset)
+    metric = METRICS.build(cfg.test_evaluator)
+    for i in range(len(data)):
+        sample = data[i]['data_samples']
+        sample.pred_flow = PixelData(data=torch.zeros_like(sample.gt_flow.data))
+        metric.process([], [sample.to_dict()])
+    result = metric.compute_metrics(metric.results)
+print(json.dumps(result))
+PY
+)
 
-$PY - "$whole" "$tile" "$TILE" <<'PY'
-import re, sys
+$PY - "$whole" "$tile" "$TILE" "$zero" <<'PY'
+import json, re, sys
 from winwin_mm.models.segmentors.flow_tiling import tile_offsets
 
 def parse(line):
     return {k: float(v) for k, v in re.findall(r'([\w.+-]+): ([0-9.]+)', line)}
 
 whole, tile, t = parse(sys.argv[1]), parse(sys.argv[2]), int(sys.argv[3])
+zero = json.loads(sys.argv[4])
 passes = len(tile_offsets(256, t, 0.9)) * len(tile_offsets(384, t, 0.9))
 print('[demo-flow] ' + '=' * 66)
 print(f"[demo-flow] {'':28s}{'EPE':>7s}{'>1px %':>8s}{'>3px %':>8s}"
@@ -55,6 +79,9 @@ for name, m, n in (('whole frame, one pass', whole, 1),
                    (f'tiling {t}x{t}, overlap 0.9', tile, passes)):
     print(f"[demo-flow] {name:28s}{m['EPE']:7.3f}{m['bad1']:8.2f}"
           f"{m['bad3']:8.2f}{m['bad5']:8.2f}{m['time']:8.3f}{n:8d}")
+print(f"[demo-flow] {'zero flow (no model)':28s}{zero['EPE']:7.3f}"
+      f"{zero['bad1']:8.2f}{zero['bad3']:8.2f}{zero['bad5']:8.2f}"
+      f"{'-':>8s}{0:8d}")
 PY
 echo "[demo-flow] time: training + tuning $((trained - start)) s, evaluation $((end - trained)) s"
 echo "[demo-flow] pictures (frame 1 | ground truth | prediction | EPE): $WORK/pictures/"
