@@ -39,28 +39,10 @@ tile=$(evaluate test_tile --cfg-options model.test_cfg.mode=tile \
   "model.test_cfg.crop_size=[$TILE,$TILE]" model.test_cfg.overlap=0.9)
 end=$(date +%s)
 # The baseline any flow model must beat: zero flow, by the same metric on
-# the same pairs (its log goes to the work dir).
-zero=$($PY - "$CONFIG" <<'PY' 2> "$WORK/zero_flow.log"
-import contextlib, json, sys
-import torch
-from mmengine.config import Config
-from mmengine.structures import PixelData
-from mmseg.registry import DATASETS, METRICS
-from mmseg.utils import register_all_modules
-import winwin_mm  # noqa: F401
-register_all_modules()
-with contextlib.redirect_stdout(sys.stderr):  # the metric's own table
-    cfg = Config.fromfile(sys.argv[1])
-    data = DATASETS.build(cfg.test_dataloader.dataset)
-    metric = METRICS.build(cfg.test_evaluator)
-    for i in range(len(data)):
-        sample = data[i]['data_samples']
-        sample.pred_flow = PixelData(data=torch.zeros_like(sample.gt_flow.data))
-        metric.process([], [sample.to_dict()])
-    result = metric.compute_metrics(metric.results)
-print(json.dumps(result))
-PY
-)
+# the same pairs (the metric's own table goes to the work dir).
+zero=$($PY tools/analysis/flow_probe.py zero "$CONFIG" > "$WORK/zero_flow.log" \
+  2>&1 && sed -n 's/^zero flow metrics: //p' "$WORK/zero_flow.log") \
+  || { tail -n 30 "$WORK/zero_flow.log"; exit 1; }
 
 $PY - "$whole" "$tile" "$TILE" "$zero" <<'PY'
 import json, re, sys

@@ -1,7 +1,9 @@
 """tools/analysis/flow_probe.py: its translation pairs are what they claim,
 the token-matching reference is right on a hand-made pair, and the probes
 run on the flow demo config (shrunk)."""
+import glob
 import importlib.util
+import json
 import os
 import re
 
@@ -9,6 +11,8 @@ import numpy as np
 import torch
 from e2e_helpers import ROOT
 from e2e_helpers import run_tool as _run
+
+from winwin_mm.datasets import read_flow
 
 DEMO = 'configs/winwin/winwin-flow_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py'
 
@@ -100,3 +104,22 @@ def test_pixel_token_flow_finds_a_whole_token_shift():
     assert probe.token_epe(gt[:, ::8, ::8], gt, valid) < 1e-5
     assert abs(probe.token_epe(torch.zeros(2, 8, 12), gt, valid)
                - 34 ** 0.5) < 1e-4
+
+
+def test_zero_probe_scores_a_zero_prediction_with_the_flow_metric(tmp_path):
+    out = _run('tools/analysis/flow_probe.py', 'zero', DEMO, '--cfg-options',
+               f'val_dataloader.dataset.data_root={tmp_path}',
+               'val_dataloader.dataset.num_train_scenes=0',
+               'val_dataloader.dataset.num_val_scenes=2',
+               'val_dataloader.dataset.frames_per_scene=2',
+               'val_dataloader.dataset.img_size=[48,64]')
+    result = json.loads(re.search(r'^zero flow metrics: (.*)$', out,
+                                  re.M).group(1))
+    # By hand: the EPE of zero flow is the mean flow length over the
+    # (all valid) pixels of the two validation pairs.
+    norms = np.concatenate([
+        np.linalg.norm(read_flow(f)[0], axis=-1).ravel() for f in sorted(
+            glob.glob(str(tmp_path / 'training/flow/temple_*/*.flo')))])
+    assert norms.size == 2 * 48 * 64
+    assert abs(result['EPE'] - norms.mean()) < 1e-3 * max(1, norms.mean())
+    assert abs(result['bad3'] - 100 * (norms > 3).mean()) < 1e-3

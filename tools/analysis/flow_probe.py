@@ -1,4 +1,5 @@
-"""Three probes of a flow model's ability to learn correspondence.
+"""Probes of a flow model's ability to learn correspondence, and the
+baseline it must beat.
 
 ``translation``: train a flow config's model on pairs that differ by one
 random integer shift of a random texture (the easiest flow there is) and
@@ -26,10 +27,18 @@ patch size for any token-level matching::
 
     python tools/analysis/flow_probe.py tokens CONFIG --patch 16 8 --radius 1 2 4
 
+``zero``: the config's evaluator (``FlowMetric``) on a zero prediction for
+every validation pair: the scores any flow model must beat (``make
+demo-flow`` prints them beside the model's), as JSON after ``zero flow
+metrics:``::
+
+    python tools/analysis/flow_probe.py zero CONFIG
+
 The model is built from the config (with its ``init_cfg``, e.g. a
 cross-view-completion checkpoint), then ``--checkpoint`` is loaded on top.
 """
 import argparse
+import json
 import time
 from typing import Dict, List, Optional
 
@@ -40,7 +49,8 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import load_checkpoint
-from mmseg.registry import DATASETS, MODELS, TRANSFORMS
+from mmengine.structures import PixelData
+from mmseg.registry import DATASETS, METRICS, MODELS, TRANSFORMS
 from mmseg.utils import register_all_modules
 
 import winwin_mm  # noqa: F401
@@ -264,10 +274,23 @@ def tokens(args, cfg: Config) -> None:
         print(f'  {name:48s} {np.mean(values):8.3f}')
 
 
+# ------------------------------------------------------------------- zero
+def zero(args, cfg: Config) -> None:
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    metric = METRICS.build(cfg.val_evaluator)
+    for idx in range(len(dataset)):
+        sample = dataset[idx]['data_samples']
+        sample.pred_flow = PixelData(
+            data=torch.zeros_like(sample.gt_flow.data))  # 2, H, W
+        metric.process([], [sample.to_dict()])
+    result = metric.compute_metrics(metric.results)
+    print('zero flow metrics: ' + json.dumps(result))
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='probe', required=True)
-    for name in ('translation', 'attention', 'tokens'):
+    for name in ('translation', 'attention', 'tokens', 'zero'):
         p = sub.add_parser(name)
         p.add_argument('config')
         p.add_argument('--checkpoint', help='weights loaded after init')
@@ -284,7 +307,7 @@ def parse_args():
         elif name == 'attention':
             p.add_argument('--pairs', type=int, default=3,
                            help='validation pairs, evenly spaced')
-        else:
+        elif name == 'tokens':
             p.add_argument('--pairs', type=int, default=9,
                            help='validation pairs, evenly spaced')
             p.add_argument('--patch', type=int, nargs='+', default=[16])
@@ -301,7 +324,7 @@ def main():
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     probes = {'translation': translation, 'attention': attention,
-              'tokens': tokens}
+              'tokens': tokens, 'zero': zero}
     probes[args.probe](args, cfg)
 
 
