@@ -1,11 +1,12 @@
 """tools/flow_window_study.py: it overrides the demo's FlowGuidedWindows,
 reads the test metrics from a log and tabulates seeds as mean ± std."""
+import argparse
 import importlib.util
 import os
 
 import pytest
 from e2e_helpers import ROOT
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 
 def _study():
@@ -53,3 +54,22 @@ def test_table_averages_seeds_per_setting():
     assert '| 10.500 |' in single[0]
     assert not [r for r in md if 'same windows' in r]  # not run: no row
     assert '600 training iterations' in md[-1]
+
+
+def test_img_size_reaches_every_loader_and_a_folder_of_its_own():
+    study = _study()
+    cfg = Config.fromfile(study.CONFIG)
+    # parsed as tools/train.py and tools/test.py parse them
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(['--cfg-options', *study.size_options(512, 768)])
+    cfg.merge_from_dict(args.cfg_options)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = cfg[loader].dataset
+        assert list(ds.img_size) == [512, 768]
+        assert ds.data_root == 'data/synthetic_flow_512x768'
+    # The training options carry the setting's windows and the schedule.
+    train = study.train_options('single', 3, 90)
+    assert f'{study.WINDOWS}.num_windows=1' in train
+    assert f'{study.WINDOWS}.window_size=[8, 9]' in train
+    assert 'randomness.seed=3' in train and 'param_scheduler.0.end=6' in train

@@ -8,7 +8,12 @@ skipped, so an interrupted study resumes where it stopped.
 
     python tools/flow_window_study.py [--iters 600] [--seeds 0 1] \
         [--settings flow_guided same single] [--work-dir work_dirs/flow_study]
-        [--config CONFIG]
+        [--config CONFIG] [--img-size H W] [--cfg-options KEY=VALUE ...]
+
+``--img-size 512 768`` trains and evaluates on generated frames of that
+size (written on first use to ``data/synthetic_flow_512x768``) with the same
+windows, i.e. windows that cover a smaller part of each frame.
+``--cfg-options`` go to both ``tools/train.py`` and ``tools/test.py``.
 
 ``--config`` takes another flow config whose training pipeline has the
 ``FlowGuidedWindows`` at the same index, e.g. the demo model fine-tuned
@@ -75,23 +80,42 @@ def metrics(log_text: str) -> Dict[str, float]:
                                                lines[-1])}
 
 
+def train_options(name: str, seed: int, iters: int) -> List[str]:
+    """``--cfg-options`` of one training run: the setting's windows and a
+    schedule of ``iters`` iterations (warm-up a fifteenth of it)."""
+    opts = [f'{WINDOWS}.{k}={cfg_value(v)}'
+            for k, v in SETTINGS[name][1].items()]
+    warm = max(1, iters // 15)
+    return opts + [
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        f'param_scheduler.0.end={warm}', f'param_scheduler.1.begin={warm}',
+        f'param_scheduler.1.end={iters}', f'randomness.seed={seed}',
+        # The study compares windows; the temperature is tuned apart.
+        'custom_hooks=[]']
+
+
+def size_options(height: int, width: int) -> List[str]:
+    """``--cfg-options`` that train and evaluate on generated frames of
+    ``height`` x ``width`` in a folder of their own (the dataset refuses a
+    folder generated at another size)."""
+    root = f'data/synthetic_flow_{height}x{width}'
+    return [f'{loader}.dataset.{key}={value}'
+            for loader in ('train_dataloader', 'val_dataloader',
+                           'test_dataloader')
+            for key, value in (('img_size', f'[{height},{width}]'),
+                               ('data_root', root))]
+
+
 def one_run(name: str, seed: int, iters: int, work: str,
-            config: str = CONFIG) -> dict:
+            config: str = CONFIG, extra: List[str] = ()) -> dict:
     out_dir = osp.join(work, f'{name}_seed{seed}')
     result_file = osp.join(out_dir, 'result.json')
     if osp.isfile(result_file):
         print(f'[study] {name} seed {seed}: done before, skipped')
         return json.load(open(result_file))
     os.makedirs(out_dir, exist_ok=True)
-    opts = [f'{WINDOWS}.{k}={cfg_value(v)}'
-            for k, v in SETTINGS[name][1].items()]
-    warm = max(1, iters // 15)
-    opts += [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-             f'default_hooks.checkpoint.interval={iters}',
-             f'param_scheduler.0.end={warm}', f'param_scheduler.1.begin={warm}',
-             f'param_scheduler.1.end={iters}', f'randomness.seed={seed}',
-             # The study compares windows; the temperature is tuned apart.
-             'custom_hooks=[]']
+    opts = train_options(name, seed, iters) + list(extra)
     print(f'[study] {name} seed {seed}: training {iters} iterations '
           f'({SETTINGS[name][0]})', flush=True)
     t0 = time.time()
@@ -99,7 +123,8 @@ def one_run(name: str, seed: int, iters: int, work: str,
          *opts], osp.join(out_dir, 'train.log'))
     train_s = time.time() - t0
     test = run(['tools/test.py', config, osp.join(out_dir, f'iter_{iters}.pth'),
-                '--work-dir', osp.join(out_dir, 'test')],
+                '--work-dir', osp.join(out_dir, 'test')]
+               + (['--cfg-options', *extra] if extra else []),
                osp.join(out_dir, 'test.log'))
     m = metrics(test)
     result = dict(setting=name, seed=seed, iters=iters,
@@ -143,10 +168,18 @@ def main() -> None:
     parser.add_argument('--work-dir', default='work_dirs/flow_window_study')
     parser.add_argument('--config', default=CONFIG,
                         help='flow config to train (default: the demo)')
+    parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'),
+                        help='generated frame size (default: the config\'s)')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        metavar='KEY=VALUE',
+                        help='config overrides for training and testing '
+                        '(e.g. larger generated frames)')
     args = parser.parse_args()
     work = osp.abspath(args.work_dir)
     os.makedirs(work, exist_ok=True)
-    results = [one_run(n, s, args.iters, work, args.config)
+    extra = (size_options(*args.img_size) if args.img_size else []) \
+        + args.cfg_options
+    results = [one_run(n, s, args.iters, work, args.config, extra)
                for n in args.settings for s in args.seeds]
     md = table(results, args.iters)
     with open(osp.join(work, 'results.md'), 'w') as f:
