@@ -69,6 +69,9 @@ def test_every_case_runs_with_every_field(quick_run):
     assert osp.getsize(out / 'benchmark.png') > 10_000
     assert 'winwin_2x22@b1' in (out / 'benchmark.txt').read_text()
     assert report['meta']['quick'] and report['meta']['device'] == 'cpu'
+    # The CPU is named with the instructions torch runs on (AVX2, AVX512..).
+    assert torch.backends.cpu.get_cpu_capability() in \
+        report['meta']['device_name']
 
 
 def test_quick_flop_ratio_matches_hand_computation(quick_run):

@@ -51,6 +51,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="the device's peak TFLOP/s in the measured dtype "
                    '(e.g. H100 SXM bf16 dense: 989): adds the model FLOP '
                    'utilisation')
+    p.add_argument('--paired', type=int, default=0, metavar='ROUNDS',
+                   help='also time each training case against full '
+                   'resolution in ROUNDS alternating rounds (robust to '
+                   "the machine's drift; holds both steps in memory)")
     p.add_argument('--out', default='work_dirs/benchmark')
     return p.parse_args(argv)
 
@@ -59,7 +63,7 @@ def main(argv=None) -> None:
     a = parse_args(argv)
     run_benchmark(a.out, a.device, a.amp, a.arch, a.batch, a.quick, a.cases,
                   a.warmup, a.repeats, a.warmup_infer, a.repeats_infer,
-                  a.max_tiles, a.threads, a.peak_tflops)
+                  a.max_tiles, a.threads, a.peak_tflops, a.paired)
 
 
 if __name__ == '__main__':

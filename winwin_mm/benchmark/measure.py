@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, TextIO
 
 import torch
 
@@ -68,6 +68,30 @@ def time_step(step: Callable[[], None], device: str, warmup: int,
     return times
 
 
+def _say(case: Case) -> Callable[[str], None]:
+    def say(msg: str) -> None:
+        print(f'  [{case.name}] {msg}', file=sys.stderr, flush=True)
+    return say
+
+
+def serve_case(case: Case, opts: Dict, requests: TextIO) -> None:
+    """Build ``case``, run its warm-up, print ``{"ready": true}``, then one
+    timed step per ``step`` line of ``requests`` (its seconds as a JSON
+    line on stdout) until ``quit`` or the end of input."""
+    from .steps import STEPS
+    torch.manual_seed(0)
+    if opts.get('threads'):
+        torch.set_num_threads(opts['threads'])
+    step, _ = STEPS[case.group](case, opts)
+    time_step(step, opts['device'], opts['warmup'], 0, _say(case))
+    print(json.dumps(dict(ready=True)), flush=True)
+    for line in requests:
+        if line.strip() != 'step':
+            break
+        t = time_step(step, opts['device'], 0, 1, lambda msg: None)[0]
+        print(json.dumps(dict(time_s=t)), flush=True)
+
+
 def run_case(case: Case, opts: Dict) -> Dict:
     """Build, measure and describe one case (in this process).
 
@@ -84,9 +108,7 @@ def run_case(case: Case, opts: Dict) -> Dict:
         torch.set_num_threads(opts['threads'])
     device = opts['device']
 
-    def say(msg: str) -> None:
-        print(f'  [{case.name}] {msg}', file=sys.stderr, flush=True)
-
+    say = _say(case)
     t0 = time.perf_counter()
     step, state_bytes = STEPS[case.group](case, opts)
     say(f'built in {time.perf_counter() - t0:.1f} s')

@@ -10,6 +10,7 @@ Ratios, per row, against its ``reference`` case:
 So every ratio above 1 is in favour of Win-Win / the one pass.
 """
 import json
+import statistics
 import os.path as osp
 from typing import Dict, List
 
@@ -144,6 +145,17 @@ def format_table(results: List[Dict], meta: Dict) -> str:
             f'{r["peak_mem_bytes"] / GB:>9.2f}'
             f'{r["activation_mem_bytes"] / GB:>9.2f}'
             f'{fmt(r["mem_ratio"]):>8}{r["tflops_per_s"]:>9.3f}{note}')
+    paired = [r for r in results if r.get('paired')]
+    if paired:
+        lines.append('paired timing (one step of each, alternating, each '
+                     'case in its own process): x faster per round')
+    for r in paired:
+        p = r['paired']
+        lines.append(
+            f'  {r["name"]} vs {p["base"]}: median {p["ratio_median"]:.2f}x '
+            f'(min {p["ratio_min"]:.2f}, max {p["ratio_max"]:.2f}) over '
+            f'{p["rounds"]} rounds; medians {statistics.median(p["base_times_s"]):.2f} s'
+            f' vs {statistics.median(p["times_s"]):.2f} s')
     if any(r.get('extrapolated') for r in results):
         lines.append('* extrapolated: time of the timed tiles (model passes, '
                      'merge not included) scaled to all tiles')

@@ -9,8 +9,52 @@ import torch
 
 from .cases import build_cases
 from .measure import run_in_subprocess
+from .paired import paired_times
 from .report import add_ratios, case_flops, format_table, model_specs, \
     write_all
+
+
+def cpu_description() -> str:
+    """CPU model, the vector instructions torch dispatches to and whether
+    bf16 has native support: runs on "2 CPU cores" differ by these (the same
+    step took 82 s on an AVX2 machine and 60 s on an AVX512 one)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                key, _, value = line.partition(':')
+                if key.strip() == 'model name':
+                    model = value.strip()
+                elif key.strip() == 'flags':
+                    flags = set(value.split())
+                    break
+    except OSError:  # not Linux: the platform's name only
+        pass
+    bf16 = flags & {'avx512_bf16', 'amx_bf16'}
+    return (f'{model}, {torch.backends.cpu.get_cpu_capability()}'
+            f'{", native bf16 (" + "/".join(sorted(bf16)) + ")" if bf16 else ""}')
+
+
+def _add_paired(todo: List, results: List[Dict], opts: Dict,
+                rounds: int) -> None:
+    """``result['paired']`` of every training case that ran, against the
+    full-resolution case of its batch (``paired.paired_times``)."""
+    ok = {r['name'] for r in results if 'error' not in r}
+    cases = {c.name: c for c in todo if c.group == 'train' and c.name in ok}
+    for res in results:
+        base = cases.get(f'full@b{res["batch"]}')
+        if res['name'] not in cases or base is None or res['base'] == 'full':
+            continue
+        print(f'[paired] {res["name"]} against {base.name}: {rounds} '
+              'alternating rounds', file=sys.stderr, flush=True)
+        try:
+            res['paired'] = paired_times(
+                base, cases[res['name']], opts, rounds,
+                lambda msg: print(f'  [paired] {msg}', file=sys.stderr,
+                                  flush=True))
+        except RuntimeError as err:  # e.g. killed for memory: go on
+            print(f'[paired] {res["name"]}: FAILED ({err})',
+                  file=sys.stderr, flush=True)
 
 
 def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
@@ -21,7 +65,8 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
                   warmup_infer: Optional[int] = None,
                   repeats_infer: Optional[int] = None,
                   max_tiles: Optional[int] = None,
-                  threads: int = 0, peak_tflops: float = 0.) -> List[Dict]:
+                  threads: int = 0, peak_tflops: float = 0.,
+                  paired: int = 0) -> List[Dict]:
     """Measure every case, print the table, write JSON, text and PNG.
 
     Args:
@@ -43,6 +88,9 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
         threads: torch threads in each case (0: torch's default).
         peak_tflops: the device's peak TFLOP/s in the measured dtype, for
             the model FLOP utilisation (``mfu``); 0: not reported.
+        paired: after the cases, time each training case against full
+            resolution at its batch in this many alternating rounds
+            (``paired.py``: robust to the machine's drift); 0: not.
 
     Returns:
         One result dict per case (see ``measure.run_case``), with FLOPs
@@ -80,10 +128,12 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
                   f'MiB ({time.perf_counter() - start:.0f} s elapsed)',
                   file=sys.stderr, flush=True)
     add_ratios(results, peak_tflops)
-    meta = dict(opts, batch=batch, peak_tflops=peak_tflops,
+    if paired:
+        _add_paired(todo, results, opts, paired)
+    meta = dict(opts, paired_rounds=paired, batch=batch, peak_tflops=peak_tflops,
                 torch=torch.__version__,
                 device_name=(torch.cuda.get_device_name() if device == 'cuda'
-                             else platform.processor() or platform.machine()),
+                             else cpu_description()),
                 cpu_count=os.cpu_count(),
                 total_s=time.perf_counter() - start,
                 command=' '.join(sys.argv))
