@@ -181,6 +181,36 @@ def test_bf16_training_step_on_cpu_backpropagates():
                for p in model.backbone.parameters())
 
 
+def test_paired_timing_alternates_two_processes():
+    """Each round times one step of each case in its own process; the
+    ratios are the per-round quotients and the table reports them."""
+    from winwin_mm.benchmark.paired import paired_times
+    from winwin_mm.benchmark.report import format_table
+    cases = {c.name: c for c in build_cases(quick=True, batch=1,
+                                            bases=['winwin_2x22'])}
+    opts = dict(device='cpu', amp='', arch='b', quick=True, threads=1,
+                warmup=0)
+    said = []
+    p = paired_times(cases['full@b1'], cases['winwin_2x22@b1'], opts, 3,
+                     said.append)
+    assert p['base'] == 'full@b1' and p['rounds'] == 3
+    assert len(p['base_times_s']) == len(p['times_s']) == 3
+    assert all(t > 0 for t in p['base_times_s'] + p['times_s'])
+    assert p['ratios'] == [b / c for b, c in zip(p['base_times_s'],
+                                                 p['times_s'])]
+    assert p['ratio_median'] == sorted(p['ratios'])[1]
+    assert len(said) == 3 and said[0].startswith('round 1/3: full@b1')
+    row = dict(name='winwin_2x22@b1', base='winwin_2x22', group='train',
+               label='w', batch=1, extra={}, error='not shown', paired=p)
+    table = format_table([row], dict(device='cpu', device_name='x', amp='',
+                                     arch='b', quick=True))
+    assert (f'winwin_2x22@b1 vs full@b1: median {p["ratio_median"]:.2f}x'
+            in table)
+    with pytest.raises(ValueError, match='rounds must be >= 1'):
+        paired_times(cases['full@b1'], cases['winwin_2x22@b1'], opts, 0,
+                     said.append)
+
+
 def test_a_failed_case_is_reported_not_fatal():
     from winwin_mm.benchmark.report import add_ratios, format_table
     ok = dict(name='full@b1', base='full', group='train', label='full',
