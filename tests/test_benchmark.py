@@ -211,6 +211,13 @@ def test_paired_timing_alternates_two_processes():
                      said.append)
 
 
+def test_negative_paired_rounds_are_refused_before_any_case(tmp_path):
+    from winwin_mm.benchmark import run_benchmark
+    with pytest.raises(ValueError, match='--paired -1: the number of rounds'):
+        run_benchmark(str(tmp_path), quick=True, paired=-1)
+    assert not (tmp_path / 'benchmark.json').exists()
+
+
 def test_a_failed_case_is_reported_not_fatal():
     from winwin_mm.benchmark.report import add_ratios, format_table
     ok = dict(name='full@b1', base='full', group='train', label='full',

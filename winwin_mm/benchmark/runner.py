@@ -52,7 +52,8 @@ def _add_paired(todo: List, results: List[Dict], opts: Dict,
                 base, cases[res['name']], opts, rounds,
                 lambda msg: print(f'  [paired] {msg}', file=sys.stderr,
                                   flush=True))
-        except RuntimeError as err:  # e.g. killed for memory: go on
+        # A worker killed for memory: a closed pipe or no answer; go on.
+        except (RuntimeError, OSError) as err:
             print(f'[paired] {res["name"]}: FAILED ({err})',
                   file=sys.stderr, flush=True)
 
@@ -98,6 +99,9 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
     """
     if device == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError('--device cuda but CUDA is not available')
+    if paired < 0:  # before hours of cases, not after them
+        raise ValueError(f'--paired {paired}: the number of rounds must be '
+                         '>= 0 (0: no paired timing)')
     cuda = device == 'cuda'
     defaults = dict(warmup=(3, 1), repeats=(10, 2), warmup_infer=(2, 1),
                     repeats_infer=(5, 1), max_tiles=(0, 24))
