@@ -16,8 +16,9 @@ from .report import add_ratios, case_flops, format_table, model_specs, \
 
 def cpu_description() -> str:
     """CPU model, the vector instructions torch dispatches to and whether
-    bf16 has native support: runs on "2 CPU cores" differ by these (the same
-    step took 82 s on an AVX2 machine and 60 s on an AVX512 one)."""
+    bf16 has native support: runs on "2 CPU cores" differ by these (the
+    Win-Win step took 13.7-14.0 s on an AVX2 machine, 8.3-12.8 s on an
+    AVX512 one)."""
     model, flags = platform.processor() or platform.machine(), set()
     try:
         with open('/proc/cpuinfo') as f:
