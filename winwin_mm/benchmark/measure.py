@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, TextIO
+from typing import Callable, Dict, List, TextIO, Tuple
 
 import torch
 
@@ -68,6 +68,13 @@ def time_step(step: Callable[[], None], device: str, warmup: int,
     return times
 
 
+def _prepare_process(opts: Dict) -> None:
+    """Same random weights and thread count in every worker process."""
+    torch.manual_seed(0)
+    if opts.get('threads'):
+        torch.set_num_threads(opts['threads'])
+
+
 def _say(case: Case) -> Callable[[str], None]:
     def say(msg: str) -> None:
         print(f'  [{case.name}] {msg}', file=sys.stderr, flush=True)
@@ -79,9 +86,7 @@ def serve_case(case: Case, opts: Dict, requests: TextIO) -> None:
     timed step per ``step`` line of ``requests`` (its seconds as a JSON
     line on stdout) until ``quit`` or the end of input."""
     from .steps import STEPS
-    torch.manual_seed(0)
-    if opts.get('threads'):
-        torch.set_num_threads(opts['threads'])
+    _prepare_process(opts)
     step, _ = STEPS[case.group](case, opts)
     time_step(step, opts['device'], opts['warmup'], 0, _say(case))
     print(json.dumps(dict(ready=True)), flush=True)
@@ -103,9 +108,7 @@ def run_case(case: Case, opts: Dict) -> Dict:
     memory_run = opts.get('memory_run', False)
     # Before the model exists, so that its weights are served the same way.
     returned = memory_run and return_freed_memory()
-    torch.manual_seed(0)
-    if opts.get('threads'):
-        torch.set_num_threads(opts['threads'])
+    _prepare_process(opts)
     device = opts['device']
 
     say = _say(case)
@@ -154,18 +157,26 @@ def run_case(case: Case, opts: Dict) -> Dict:
     return res
 
 
-def _run_worker(case: Case, opts: Dict) -> Dict:
-    """:func:`run_case` in a fresh Python process (progress passes through
-    to this process's stderr)."""
+def worker_command(case: Case, opts: Dict, *flags: str
+                   ) -> Tuple[List[str], Dict[str, str]]:
+    """Command line and environment of a worker process for ``case``
+    (``worker.py``; ``flags`` e.g. ``--serve``)."""
     payload = json.dumps(dict(case=case.to_dict(), opts=opts))
     # The child imports this very package, wherever the parent runs from.
     root = os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (root, os.environ.get('PYTHONPATH')) if p))
-    proc = subprocess.run(
-        [sys.executable, '-m', 'winwin_mm.benchmark.worker', payload],
-        stdout=subprocess.PIPE, stderr=None, text=True, env=env)
+    return [sys.executable, '-m', 'winwin_mm.benchmark.worker', *flags,
+            payload], env
+
+
+def _run_worker(case: Case, opts: Dict) -> Dict:
+    """:func:`run_case` in a fresh Python process (progress passes through
+    to this process's stderr)."""
+    cmd, env = worker_command(case, opts)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None,
+                          text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f'case {case.name} failed (exit '
                            f'{proc.returncode}); see the output above')

@@ -12,13 +12,12 @@ Each process builds its case once and keeps it (memory: both steps' at
 once).
 """
 import json
-import os
 import statistics
 import subprocess
-import sys
 from typing import Callable, Dict
 
 from .cases import Case
+from .measure import worker_command
 
 
 class StepServer:
@@ -32,15 +31,10 @@ class StepServer:
 
     def __init__(self, case: Case, opts: Dict) -> None:
         self.name = case.name
-        root = os.path.dirname(os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__))))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            p for p in (root, os.environ.get('PYTHONPATH')) if p))
-        payload = json.dumps(dict(case=case.to_dict(), opts=opts))
+        cmd, env = worker_command(case, opts, '--serve')
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'winwin_mm.benchmark.worker', '--serve',
-             payload], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=None, text=True, env=env)
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
+            text=True, env=env)
         self._read()  # {"ready": true} once built and warmed up
 
     def _read(self) -> Dict:
