@@ -73,3 +73,40 @@ def test_img_size_reaches_every_loader_and_a_folder_of_its_own():
     assert f'{study.WINDOWS}.num_windows=1' in train
     assert f'{study.WINDOWS}.window_size=[8, 9]' in train
     assert 'randomness.seed=3' in train and 'param_scheduler.0.end=6' in train
+
+
+def test_table_covers_every_run_in_the_work_dir_and_counts_seed_wins(
+        tmp_path):
+    """Seeds run as parallel processes in one work dir: each process's
+    table must include the others' finished runs (of the same length)."""
+    import json
+    study = _study()
+    runs = [('same', 0, 8.4), ('same', 1, 8.1), ('single', 0, 7.9),
+            ('single', 1, 8.2), ('flow_guided_6x6', 0, 7.8),
+            ('single', 2, 6.0)]
+    for name, seed, epe in runs:
+        os.makedirs(tmp_path / f'{name}_seed{seed}')
+        json.dump(dict(setting=name, seed=seed, iters=600, EPE=epe,
+                       bad1=99.0, bad3=80.0),
+                  open(tmp_path / f'{name}_seed{seed}' / 'result.json', 'w'))
+    # another schedule in the same dir, and an unfinished run: left out
+    os.makedirs(tmp_path / 'same_seed5')
+    json.dump(dict(setting='same', seed=5, iters=1200, EPE=1.0, bad1=1.0,
+                   bad3=1.0), open(tmp_path / 'same_seed5' / 'result.json',
+                                   'w'))
+    os.makedirs(tmp_path / 'single_seed9')
+    results = study.collect(str(tmp_path), 600)
+    assert [(r['setting'], r['seed']) for r in results] == [
+        ('flow_guided_6x6', 0), ('same', 0), ('same', 1), ('single', 0),
+        ('single', 1), ('single', 2)]
+    wins = study.paired_wins(results)
+    # only the seeds both settings ran are compared
+    assert '- flow_guided_6x6 beats same in 1 of 1 seeds (0)' in wins
+    assert '- flow_guided_6x6 beats single in 1 of 1 seeds (0)' in wins
+    assert '- same beats single in 1 of 2 seeds (1)' in wins
+    md = study.table(results, 600)
+    single = [r for r in md.splitlines() if '8x9' in r][0]
+    assert '| 7.900, 8.200, 6.000 |' in single and '| 0,1,2 |' in single
+    lines = md.splitlines()
+    assert lines[lines.index('Same seed, lower EPE:') + 4] == \
+        '- same beats single in 1 of 2 seeds (1)'

@@ -135,10 +135,47 @@ def one_run(name: str, seed: int, iters: int, work: str,
     return result
 
 
+def collect(work: str, iters: int) -> List[dict]:
+    """Every finished run of ``iters`` iterations in ``work``, in the order
+    of :data:`SETTINGS` then seed. Why not only this invocation's runs:
+    seeds are run as parallel processes sharing one work dir (one thread
+    each), and each process must still write the whole table."""
+    results = []
+    for entry in sorted(os.listdir(work)):
+        f = osp.join(work, entry, 'result.json')
+        if osp.isfile(f):
+            r = json.load(open(f))
+            if r.get('iters') == iters and r.get('setting') in SETTINGS:
+                results.append(r)
+    order = list(SETTINGS)
+    return sorted(results, key=lambda r: (order.index(r['setting']),
+                                          r['seed']))
+
+
+def paired_wins(results: List[dict]) -> List[str]:
+    """For each two settings, on the seeds both ran: in how many seeds the
+    first has the lower EPE. Same seed = same data order and initialisation
+    draws, so this is the comparison that seed noise affects least."""
+    epe = {}
+    for r in results:
+        epe.setdefault(r['setting'], {})[r['seed']] = r['EPE']
+    names = [n for n in SETTINGS if n in epe]
+    lines = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            seeds = sorted(set(epe[a]) & set(epe[b]))
+            if not seeds:
+                continue
+            won = [s for s in seeds if epe[a][s] < epe[b][s]]
+            lines.append(f'- {a} beats {b} in {len(won)} of {len(seeds)} '
+                         f'seeds ({",".join(map(str, won)) or "none"})')
+    return lines
+
+
 def table(results: List[dict], iters: int) -> str:
     rows = ['| Frame 1 (N) windows \\| frame 2 (M) windows | tokens f1/f2 | '
-            'EPE | >1px % | >3px % | seeds |',
-            '|---|---|---|---|---|---|']
+            'EPE | per seed | >1px % | >3px % | seeds |',
+            '|---|---|---|---|---|---|---|']
     for name, (desc, _, tokens) in SETTINGS.items():
         rs = [r for r in results if r['setting'] == name]
         if not rs:
@@ -149,9 +186,13 @@ def table(results: List[dict], iters: int) -> str:
             sd = statistics.stdev(v) if len(v) > 1 else 0.
             return f'{statistics.mean(v):.3f} ± {sd:.3f}' if len(v) > 1 \
                 else f'{v[0]:.3f}'
+        per_seed = ', '.join(f'{r["EPE"]:.3f}' for r in rs)
         rows.append(f'| {desc} | {tokens[0]}/{tokens[1]} | {ms("EPE")} | '
-                    f'{ms("bad1")} | {ms("bad3")} | '
+                    f'{per_seed} | {ms("bad1")} | {ms("bad3")} | '
                     f'{",".join(str(r["seed"]) for r in rs)} |')
+    wins = paired_wins(results)
+    if wins:
+        rows += ['', 'Same seed, lower EPE:', ''] + wins
     return '\n'.join(rows) + (f'\n\n{iters} training iterations per run, '
                               'batch 4, whole-frame one-pass evaluation on '
                               'the 18 validation pairs.\n')
@@ -179,8 +220,12 @@ def main() -> None:
     os.makedirs(work, exist_ok=True)
     extra = (size_options(*args.img_size) if args.img_size else []) \
         + args.cfg_options
-    results = [one_run(n, s, args.iters, work, args.config, extra)
-               for n in args.settings for s in args.seeds]
+    for name in args.settings:
+        for seed in args.seeds:
+            one_run(name, seed, args.iters, work, args.config, extra)
+    # The table covers every run of this length in the work dir, also
+    # those of other invocations (e.g. other seeds run side by side).
+    results = collect(work, args.iters)
     md = table(results, args.iters)
     with open(osp.join(work, 'results.md'), 'w') as f:
         f.write(md)
