@@ -110,3 +110,29 @@ def test_table_covers_every_run_in_the_work_dir_and_counts_seed_wins(
     lines = md.splitlines()
     assert lines[lines.index('Same seed, lower EPE:') + 4] == \
         '- same beats single in 1 of 2 seeds (1)'
+
+
+def test_the_windows_are_found_in_any_configs_training_pipeline():
+    """The large-motion config puts an upscale before the windows: the
+    study must override the windows there, not the demo's index."""
+    study = _study()
+    assert study.windows_key(study.CONFIG) == study.WINDOWS
+    large = os.path.join(
+        ROOT, 'configs', 'winwin',
+        'winwin-flow_vit-t16-rope_1xb4-600_synthetic-flow-2x-512x768.py')
+    key = study.windows_key(large)
+    cfg = Config.fromfile(large)
+    index = int(key.rsplit('.', 1)[1])
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert index == 4 and pipeline[index]['type'] == 'FlowGuidedWindows'
+    # the upscale comes before the windows, in training and at test
+    assert pipeline[1]['type'] == 'FlowRandomScale'
+    assert cfg.test_dataloader.dataset.pipeline[1]['type'] == \
+        'FlowRandomScale'
+    train = study.train_options('same', 0, 60, key)
+    assert f'{key}.mode=\'same\'' in train
+    # a config without the transform: a clear exit naming the key
+    with pytest.raises(SystemExit, match='one FlowGuidedWindows, found 0'):
+        study.windows_key(os.path.join(
+            ROOT, 'configs', 'winwin',
+            'cvc-pretrain_vit-t16-rope_1xb8-400_synthetic-flow-256x384.py'))

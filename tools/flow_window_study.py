@@ -15,9 +15,10 @@ size (written on first use to ``data/synthetic_flow_512x768``) with the same
 windows, i.e. windows that cover a smaller part of each frame.
 ``--cfg-options`` go to both ``tools/train.py`` and ``tools/test.py``.
 
-``--config`` takes another flow config whose training pipeline has the
-``FlowGuidedWindows`` at the same index, e.g. the demo model fine-tuned
-from cross-view completion (``winwin-flow-cvc_*``).
+``--config`` takes another flow config with one ``FlowGuidedWindows`` in
+its training pipeline, e.g. the demo model fine-tuned from cross-view
+completion (``winwin-flow-cvc_*``) or the demo's scenes at twice their size
+so that motions span twice as many tokens (``winwin-flow_*-2x-512x768``).
 """
 import argparse
 import json
@@ -33,7 +34,7 @@ from typing import Dict, List
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'winwin',
                   'winwin-flow_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py')
-WINDOWS = 'train_dataloader.dataset.pipeline.3'  # FlowGuidedWindows
+WINDOWS = 'train_dataloader.dataset.pipeline.3'  # the demo's windows
 
 # name -> (description, FlowGuidedWindows options, tokens frame 1 / frame 2)
 SETTINGS: Dict[str, tuple] = {
@@ -80,10 +81,27 @@ def metrics(log_text: str) -> Dict[str, float]:
                                                lines[-1])}
 
 
-def train_options(name: str, seed: int, iters: int) -> List[str]:
-    """``--cfg-options`` of one training run: the setting's windows and a
-    schedule of ``iters`` iterations (warm-up a fifteenth of it)."""
-    opts = [f'{WINDOWS}.{k}={cfg_value(v)}'
+def windows_key(config: str) -> str:
+    """The ``--cfg-options`` key of the ``FlowGuidedWindows`` in the
+    training pipeline of ``config`` (the settings override its options)."""
+    from mmengine.config import Config
+    pipeline = Config.fromfile(config).train_dataloader.dataset.get(
+        'pipeline', [])
+    found = [i for i, t in enumerate(pipeline)
+             if t.get('type') == 'FlowGuidedWindows']
+    if len(found) != 1:
+        sys.exit(f'error: {config}: train_dataloader.dataset.pipeline must '
+                 f'hold one FlowGuidedWindows, found {len(found)}; the '
+                 'study overrides its options')
+    return f'train_dataloader.dataset.pipeline.{found[0]}'
+
+
+def train_options(name: str, seed: int, iters: int,
+                  windows: str = WINDOWS) -> List[str]:
+    """``--cfg-options`` of one training run: the setting's windows (on the
+    transform at key ``windows``) and a schedule of ``iters`` iterations
+    (warm-up a fifteenth of it)."""
+    opts = [f'{windows}.{k}={cfg_value(v)}'
             for k, v in SETTINGS[name][1].items()]
     warm = max(1, iters // 15)
     return opts + [
@@ -115,7 +133,8 @@ def one_run(name: str, seed: int, iters: int, work: str,
         print(f'[study] {name} seed {seed}: done before, skipped')
         return json.load(open(result_file))
     os.makedirs(out_dir, exist_ok=True)
-    opts = train_options(name, seed, iters) + list(extra)
+    opts = train_options(name, seed, iters, windows_key(config)) \
+        + list(extra)
     print(f'[study] {name} seed {seed}: training {iters} iterations '
           f'({SETTINGS[name][0]})', flush=True)
     t0 = time.time()
