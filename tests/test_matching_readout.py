@@ -1,5 +1,6 @@
 """MatchingFlowReadout: the soft match's offset is the flow, padding of
 frame-2 windows is never matched, and the flow model adds it to its head."""
+import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
@@ -165,3 +166,38 @@ def test_token_targets_average_the_valid_ground_truth_per_token():
     assert valid.tolist() == [[True, False, True, False, False, False]]
     torch.testing.assert_close(target[0, 0], torch.tensor([7.5, 0.]))
     torch.testing.assert_close(target[0, 2], torch.tensor([0., 4.]))
+
+
+def test_rope_makes_the_score_depend_on_the_offset_only():
+    """With ``rope_base`` two frame-2 copies of a frame-1 token's features
+    no longer tie: the one at its own position (offset 0, cosine 1) wins,
+    where without RoPE the flow is the mean of both offsets. Moving both
+    frames by the same amount changes nothing (relative positions)."""
+    torch.manual_seed(2)
+    C = 16
+    q = torch.randn(1, 1, C)
+    x2 = torch.randn(1, 3, C)
+    x2[:, 0] = q[:, 0]
+    x2[:, 2] = q[:, 0]
+    pos1 = torch.tensor([[[3, 2]]])
+    pos2 = torch.tensor([[[3, 2], [1, 1], [3, 11]]])  # copies at dx 0, 9
+
+    def flow(rope_base, shift=(0, 0)):
+        torch.manual_seed(3)
+        readout = MatchingFlowReadout(C, embed_dims=16, patch_size=8,
+                                      rope_base=rope_base, init_scale=100.)
+        readout.proj.weight.data = torch.eye(16)  # features as they are
+        readout.proj.bias.data.zero_()
+        s = torch.tensor(shift)
+        lay1 = TokenLayout(pos1 + s, None, [[(1, 1)]])
+        lay2 = TokenLayout(pos2 + s, None, [[(1, 3)]])
+        with torch.no_grad():
+            return readout(q, x2, lay1, lay2)[0, 0]  # (u, v) px
+
+    torch.testing.assert_close(flow(None), torch.tensor([4.5 * 8, 0.]),
+                               atol=0.05, rtol=0)
+    torch.testing.assert_close(flow(100.), torch.zeros(2), atol=0.05,
+                               rtol=0)
+    torch.testing.assert_close(flow(100., shift=(5, 7)), flow(100.))
+    with pytest.raises(ValueError, match='divisible by 4'):
+        MatchingFlowReadout(C, embed_dims=18, rope_base=100.)

@@ -9,6 +9,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from ...structures import TokenLayout
+from ..layers.rope import apply_rope_2d, rope_2d_tables
 
 
 @MODELS.register_module()
@@ -45,6 +46,17 @@ class MatchingFlowReadout(BaseModule):
             distance) of the frame-1 token can match: the largest flow the
             readout can give is ``radius * patch_size`` px (the head can
             still add more). None = every frame-2 token (global matching).
+        rope_base: None (the score is the features' cosine alone, so it
+            does not depend on where the frame-2 token is, beyond
+            ``radius``) or the frequency base of a 2-D RoPE applied to the
+            normalised matching features (as the decoder's cross-attention
+            does, CroCo's base 100). With RoPE the score can learn a prior
+            over offsets, e.g. "near tokens are likelier matches", but only
+            over the offsets seen in training: with ``radius=None`` this is
+            the paper's "global interaction modeling" that a single
+            training window cannot teach (its offsets never exceed the
+            window; at test they span the frame). The rotation keeps the
+            norms, so scores stay cosines. The no-match key is not rotated.
         init_scale: initial softmax scale of the cosine similarities.
         loss_weight: weight of :meth:`loss` in training (0: trained only
             through the flow loss). Why a loss of its own: through the flow
@@ -58,6 +70,7 @@ class MatchingFlowReadout(BaseModule):
 
     def __init__(self, in_channels: int, embed_dims: int = 64,
                  patch_size: int = 16, radius: Optional[int] = None,
+                 rope_base: Optional[float] = None,
                  init_scale: float = 50., loss_weight: float = 0.,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -65,6 +78,11 @@ class MatchingFlowReadout(BaseModule):
             raise ValueError(f'init_scale must be > 0, got {init_scale}')
         if radius is not None and radius < 0:
             raise ValueError(f'radius must be >= 0 or None, got {radius}')
+        if rope_base is not None and (embed_dims % 4 or not rope_base > 0):
+            raise ValueError(
+                f'rope_base={rope_base} needs rope_base > 0 and embed_dims '
+                f'divisible by 4 (2-D RoPE), got embed_dims={embed_dims}')
+        self.rope_base = rope_base
         self.patch_size = patch_size
         self.radius = radius
         self.loss_weight = float(loss_weight)
@@ -107,6 +125,9 @@ class MatchingFlowReadout(BaseModule):
         B = x2.shape[0]
         q = F.normalize(self.proj(x1), dim=-1)  # B, N1, D
         k = F.normalize(self.proj(x2), dim=-1)  # B, N2, D
+        if self.rope_base is not None:
+            q = self._rotate(q, layout1)
+            k = self._rotate(k, layout2)
         null = F.normalize(self.no_match, dim=0).to(k.dtype)
         k = torch.cat([k, null.expand(B, 1, -1)], dim=1)  # B, N2+1, D
         allowed = None  # B, N1 | 1, N2+1 (True = may match)
@@ -121,6 +142,12 @@ class MatchingFlowReadout(BaseModule):
             allowed = allowed[:, None]  # B, 1, N1 | 1, N2+1
         # The learned scale goes into q: SDPA's ``scale`` takes no tensor.
         return q * self.log_scale.exp(), k, allowed
+
+    def _rotate(self, x: Tensor, layout: TokenLayout) -> Tensor:
+        """2-D RoPE of ``(B, N, D)`` features at their token positions."""
+        cos, sin = rope_2d_tables(layout.positions, x.shape[-1],
+                                  self.rope_base, x.dtype)  # B, 1, N, D
+        return apply_rope_2d(x[:, None], cos, sin)[:, 0]  # B, N, D
 
     def loss(self, x1: Tensor, x2: Tensor, layout1: TokenLayout,
              layout2: TokenLayout, target: Tensor, valid: Tensor) -> Tensor:
