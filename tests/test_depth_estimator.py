@@ -31,7 +31,8 @@ def _model(head: str = 'convnext', train_cfg=None, **test_cfg):
         type='WinWinDepthEstimator',
         data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
                                std=[1, 1, 1], size_divisor=16,
-                               seg_pad_val=0),
+                               seg_pad_val=0,
+                               test_cfg=dict(size_divisor=16)),
         backbone=dict(type='RoPEVisionTransformer', arch=None, embed_dims=32,
                       num_layers=num_layers, num_heads=2, patch_size=16,
                       out_indices=out_indices),
@@ -173,10 +174,12 @@ def test_depth_is_positive_and_bounded(cls, cfg):
 
 def test_predict_returns_depth_at_original_size():
     model = _model().eval()
-    H, W = 40, 56  # not a multiple of the patch size: padded inside
+    H, W = 40, 56  # not a multiple of the patch size: the preprocessor
+    # pads (48x64), the post-processing crops back
     samples = [_sample(_depth_ramp(H, W)) for _ in range(2)]
+    images = list(torch.randint(0, 256, (2, 3, H, W), dtype=torch.uint8))
     with torch.no_grad():
-        out = model.predict(torch.randn(2, 3, H, W), samples)
+        out = model.test_step(dict(inputs=images, data_samples=samples))
     for s in out:
         depth = s.pred_depth_map.data
         assert depth.shape == (1, H, W)

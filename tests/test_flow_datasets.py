@@ -351,13 +351,21 @@ def test_load_flow_pair_spring_double_resolution(tmp_path):
     with h5py.File(path, 'w') as f:
         f.create_dataset('flow', data=flow)
     frames = str(tmp_path / 'training/clean/alley_1/frame_000{}.png')
+    # SpringDataset declares its 2x ground truth in every sample.
     sample = dict(img_path=frames.format(1), img2_path=frames.format(2),
-                  flow_path=path)
+                  flow_path=path, gt_flow_scale=2)
     keep = TRANSFORMS.build(dict(type='LoadFlowPair'))(dict(sample))
     assert keep['gt_flow'].shape == (12, 16, 2)  # for Spring's metric
+    assert keep['gt_flow_scale'] == 2
     to_img = TRANSFORMS.build(dict(type='LoadFlowPair',
                                    gt_to_image_size=True))(dict(sample))
     assert to_img['gt_flow'].shape == (6, 8, 2)
+    assert to_img['gt_flow_scale'] == 1
+    # Undeclared, the 2x file is an error that names it (no size guessing).
+    undeclared = dict(sample, gt_flow_scale=1)
+    with pytest.raises(ValueError, match=r'flow\.flo5: ground truth of '
+                       r'12x16 pixels is not gt_flow_scale=1 times the 6x8'):
+        TRANSFORMS.build(dict(type='LoadFlowPair'))(undeclared)
     # One sub-pixel per pixel, values unchanged (already in image pixels).
     np.testing.assert_array_equal(to_img['gt_flow'][1:],
                                   flow[::2, ::2][1:])

@@ -18,9 +18,12 @@ from winwin_mm.evaluation import FlowMetric, flow_epe_map
 nan = float('nan')
 
 
-def sample(pred, gt, valid=None, img_path='seq/frame_0001.png'):
+def sample(pred, gt, valid=None, img_path='seq/frame_0001.png',
+           gt_flow_scale=None):
     """A model output as the evaluator hands it to the metric (a dict)."""
     s = SegDataSample(metainfo=dict(img_path=img_path))
+    if gt_flow_scale is not None:  # declared by the dataset (Spring: 2)
+        s.set_metainfo(dict(gt_flow_scale=gt_flow_scale))
     s.pred_flow = PixelData(data=torch.tensor(pred, dtype=torch.float32))
     if gt is not None:
         gt = torch.tensor(gt, dtype=torch.float32)
@@ -95,15 +98,22 @@ def test_spring_rule_min_over_four_sub_pixels():
     # pixel 2: no valid sub-pixel
     valid[:, 4:] = 0
     epe, norm, mask = flow_epe_map(torch.tensor(pred), torch.tensor(gt),
-                                   torch.tensor(valid)[None])
+                                   torch.tensor(valid)[None], gt_scale=2)
     assert mask.tolist() == [[True, True, False]]
     assert epe[0, :2].tolist() == pytest.approx([0, 5])
     assert norm[0, 1] == pytest.approx(5)
-    res = run(FlowMetric(), [[sample(pred, gt, valid)]])
+    res = run(FlowMetric(), [[sample(pred, gt, valid, gt_flow_scale=2)]])
     assert res['EPE'] == pytest.approx(2.5)
     assert res['Fl'] == pytest.approx(50)
-    with pytest.raises(ValueError, match='twice'):
+    with pytest.raises(ValueError, match='gt_flow_scale=1 times'):
         flow_epe_map(torch.zeros(2, 2, 2), torch.zeros(2, 6, 6))
+    # The 2x rule is declared, never guessed from the sizes: undeclared
+    # 2x ground truth (or a prediction left at a padded size) is an error.
+    with pytest.raises(ValueError, match='2x6 pixels is not gt_flow_scale'):
+        run(FlowMetric(), [[sample(pred, gt, valid)]])
+    with pytest.raises(ValueError, match='is not gt_flow_scale=1 times'):
+        run(FlowMetric(), [[sample(np.zeros((2, 8, 16), np.float32),
+                                   np.zeros((2, 6, 16), np.float32))]])
 
 
 def test_output_dir_writes_flo_named_after_frame1(tmp_path):

@@ -388,13 +388,20 @@ def test_full_hd_pair_runs_in_one_pass_and_is_cropped_back():
     model = _model(enc=(32, 1, 2), dec=(16, 3, 2)).eval()
     calls = []
     model.backbone.register_forward_hook(lambda *a: calls.append(1))
-    pair = torch.randn(1, 6, 1080, 1920)  # 67.5 token rows
+    pair = torch.randint(0, 255, (6, 1080, 1920), dtype=torch.uint8)
+    sample = SegDataSample(metainfo=dict(img_shape=(1080, 1920),
+                                         ori_shape=(1080, 1920)))
     with torch.no_grad():
-        out = model(pair, mode='tensor')
-    assert out.shape == (1, 3, 1080, 1920)
-    assert torch.isfinite(out).all()
-    tokens, layout = model.backbone.forward_tokens(pair[:, :3])
+        # 67.5 token rows: the preprocessor pads to 1088, the model crops.
+        out = model.test_step(dict(inputs=[pair], data_samples=[sample]))
+    assert out[0].metainfo['padding_size'] == [0, 0, 0, 8]
+    assert out[0].pred_flow.data.shape == (2, 1080, 1920)
+    assert torch.isfinite(out[0].pred_flow.data).all()
+    tokens, layout = model.backbone.forward_tokens(
+        torch.randn(1, 3, 1080, 1920))
     assert layout.sizes[0][0] == (68, 120)
+    with pytest.raises(ValueError, match='1080x1920 pixels is not a multiple'):
+        model(torch.randn(1, 6, 1080, 1920), mode='tensor')
 
 
 def test_inference_flow_api_on_an_odd_size(tmp_path):

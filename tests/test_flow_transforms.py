@@ -268,10 +268,13 @@ def test_pack_output_feeds_the_flow_preprocessor():
                 data_samples=[p['data_samples'] for p in packed])
     out = FlowDataPreProcessor(size_divisor=16)(data)
     assert out['inputs'].shape == (2, 6, 16, 16)
-    s = out['data_samples'][0]
-    assert s.gt_flow_valid.data.shape == (1, 16, 16)
-    assert s.gt_flow_valid.data[:, 8:].sum() == 0
-    assert torch.isnan(s.gt_flow.data[:, :, 12:]).all()
+    s0, s1 = out['data_samples']
+    # Only the inputs are padded; the padding is recorded for the model's
+    # post-processing, and the ground truth keeps the frame's size.
+    assert s0.padding_size == [0, 4, 0, 8] and s1.padding_size == [0, 8, 0, 6]
+    assert s0.gt_flow.data.shape == (2, 8, 12)
+    assert s0.gt_flow_valid.data.shape == (1, 8, 12)
+    assert s1.gt_flow.data.shape == (2, 10, 8)
 
 
 def test_full_training_pipeline_builds_and_runs():

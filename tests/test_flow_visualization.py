@@ -85,6 +85,7 @@ def test_four_panels_pixel_content(tmp_path):
 def test_spring_gt_and_no_gt():
     vis = FlowLocalVisualizer(name='flow_vis_spring')
     s = flow_sample()
+    s.set_metainfo(dict(gt_flow_scale=2))  # as SpringDataset declares it
     s.gt_flow = PixelData(data=torch.zeros(2, 2 * H, 2 * W))
     s.gt_flow_valid = PixelData(data=torch.ones(1, 2 * H, 2 * W))
     drawn = vis.draw_flow_panels(frame(), s)

@@ -16,7 +16,8 @@ def _model(**test_cfg):
     model = MODELS.build(dict(
         type='WinWinEncoderDecoder',
         data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
-                               std=[1, 1, 1], size_divisor=8),
+                               std=[1, 1, 1], size_divisor=8,
+                               test_cfg=dict(size_divisor=8)),
         backbone=dict(type='RoPEVisionTransformer', arch=None, embed_dims=32,
                       num_layers=2, num_heads=2, patch_size=8),
         decode_head=dict(type='ConvNeXtHead', in_channels=32, channels=16,
@@ -84,15 +85,42 @@ def test_mixed_windows_in_a_batch_is_an_error():
 
 
 def test_whole_image_predict_on_odd_size_is_one_pass():
+    """The data preprocessor pads 45x61 to 48x64 (the only padding), one
+    backbone pass runs on it, and the post-processing crops the logits back
+    to exactly what the padded pass gives on the image's pixels."""
     model = _model().eval()
     calls = []
     model.backbone.register_forward_hook(
         lambda m, args, out: calls.append(args[0].shape))
-    img = torch.randn(1, 3, 45, 61)
+    img = torch.randint(0, 256, (3, 45, 61), dtype=torch.uint8)
+    sample = SegDataSample(metainfo=dict(img_shape=(45, 61),
+                                         ori_shape=(45, 61)))
     with torch.no_grad():
-        logits = model.encode_decode(img, [dict(img_shape=(45, 61))])
-    assert logits.shape == (1, 5, 45, 61)
-    assert calls == [torch.Size([1, 3, 48, 64])]  # padded to the patch grid
+        out = model.test_step(dict(inputs=[img], data_samples=[sample]))
+        padded = torch.nn.functional.pad(img.float(), (0, 3, 0, 3))[None]
+        hand = model.encode_decode(padded, [dict()])[..., :45, :61]
+    logits = out[0].seg_logits.data
+    assert logits.shape == (5, 45, 61)
+    assert out[0].pred_sem_seg.data.shape == (1, 45, 61)
+    assert calls[0] == torch.Size([1, 3, 48, 64])  # padded to the grid
+    torch.testing.assert_close(logits, hand[0])
+    # The model never pads on its own: an odd input names the fix.
+    with pytest.raises(ValueError, match=r'45x61 .*size_divisor=8'):
+        model.encode_decode(torch.randn(1, 3, 45, 61), [dict()])
+
+
+def test_test_padding_must_fit_the_backbone():
+    with pytest.raises(ValueError, match=r'test_cfg.size_divisor=8 is not a '
+                       r'multiple of the RoPEVisionTransformer size divisor '
+                       r'16'):
+        MODELS.build(dict(
+            type='WinWinEncoderDecoder',
+            data_preprocessor=dict(type='SegDataPreProcessor',
+                                   test_cfg=dict(size_divisor=8)),
+            backbone=dict(type='RoPEVisionTransformer', arch=None,
+                          embed_dims=32, num_layers=1, num_heads=2),
+            decode_head=dict(type='ConvNeXtHead', in_channels=32,
+                             channels=16, num_convs=1, num_classes=5)))
 
 
 def test_slide_mode_tiles():

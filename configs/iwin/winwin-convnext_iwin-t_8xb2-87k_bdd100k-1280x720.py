@@ -17,7 +17,11 @@ custom_imports = dict(imports=['winwin_mm'], allow_failed_imports=False)
 
 # Official Iwin-T ImageNet-1k checkpoint; see docs/iwin.md.
 checkpoint_file = 'checkpoints/iwin_tiny_patch4_window7_224.pth'
+# Iwin's stage maps align with the pixels at multiples of 32 px: 720-pixel
+# test images are padded to 736 (and cropped back in the prediction).
+data_preprocessor = dict(size_divisor=32, test_cfg=dict(size_divisor=32))
 model = dict(
+    data_preprocessor=data_preprocessor,
     backbone=dict(
         _delete_=True,
         type='IwinTransformer',

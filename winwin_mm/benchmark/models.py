@@ -124,8 +124,12 @@ def seg_batch(image: Tuple[int, int], batch: int, num_classes: int,
     return dict(inputs=inputs, data_samples=samples)
 
 
-def flow_pairs(image: Tuple[int, int], batch: int = 1) -> torch.Tensor:
-    """Random normalised pairs ``(B, 6, H, W)`` (the preprocessor's output;
-    its cost is negligible and the same for every case)."""
+def flow_pairs(image: Tuple[int, int], batch: int = 1,
+               divisor: int = 16) -> torch.Tensor:
+    """Random normalised pairs ``(B, 6, H_pad, W_pad)``: the preprocessor's
+    output for ``image`` ``(H, W)``, padded to a multiple of ``divisor``
+    (1080 -> 1088) as ``FlowDataPreProcessor`` pads it; its cost is
+    negligible and the same for every case."""
+    H, W = (s + (-s % divisor) for s in image)
     g = torch.Generator().manual_seed(0)
-    return torch.randn(batch, 6, *image, generator=g)
+    return torch.randn(batch, 6, H, W, generator=g)

@@ -114,6 +114,9 @@ def flow_infer_step(case: Case, opts: Dict
             with torch.no_grad(), amp:
                 model.encode_decode(pairs)
         return step, _weights_bytes(model)
+    # CroCo-Flow tiles the frame itself (as WinWinFlowEstimator's tile
+    # mode): the padding the one-pass case needs is left out.
+    pairs = pairs[..., :case.image[0], :case.image[1]]
     boxes = tile_boxes(*case.image, case.crop, case.overlap)
     limit = opts.get('max_tiles') or 0
     per_batch = 8

@@ -55,8 +55,9 @@ class FlowLocalVisualizer(Visualizer):
     white, unknown black). The error map is a colormap over ``[0,
     max_error]`` (the largest error of the pair unless ``max_error`` is
     set). Without ground truth (or ``draw_gt=False``) only frame 1 |
-    prediction are drawn. Spring's 2x ground truth is shown subsampled and
-    its error follows Spring's rule (:func:`flow_epe_map`).
+    prediction are drawn. Spring's 2x ground truth (``gt_flow_scale=2`` in
+    the metainfo) is shown subsampled and its error follows Spring's rule
+    (:func:`flow_epe_map`).
 
     Args:
         name: instance name.
@@ -91,10 +92,11 @@ class FlowLocalVisualizer(Visualizer):
             gt = data_sample.gt_flow.data.cpu().float()  # 2, H', W'
             valid = (data_sample.gt_flow_valid.data.cpu()
                      if 'gt_flow_valid' in data_sample else None)
-            epe, _, mask = flow_epe_map(pred, gt, valid)  # h, w
+            step = int(data_sample.metainfo.get('gt_flow_scale', 1))
+            epe, _, mask = flow_epe_map(pred, gt, valid,
+                                        gt_scale=step)  # h, w
             known = flow_valid_mask(gt[None], None if valid is None else
                                     valid[None])[0]  # H', W'
-            step = gt.shape[-1] // pred.shape[-1]  # 2 for Spring's GT
             gt_show = gt[:, ::step, ::step].permute(1, 2, 0).numpy().copy()
             known = known[::step, ::step].numpy()
             gt_show[~known] = np.nan  # unknown -> black

@@ -8,8 +8,11 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
-    # Batches are padded to the patch grid (1280x720 needs none).
-    size_divisor=16)
+    # Batches are padded to the patch grid (1280x720 needs none); so are
+    # test images of any size (e.g. 375x500 -> 384x512). The model crops
+    # the padding off its prediction (padding_size in the metainfo).
+    size_divisor=16,
+    test_cfg=dict(size_divisor=16))
 model = dict(
     type='WinWinEncoderDecoder',
     data_preprocessor=data_preprocessor,

@@ -8,6 +8,7 @@ from .base import BaseFlowDataset, StrOrSeq, as_tuple, numbered_files, \
     sorted_dirs
 
 _STEP = {'FW': 1, 'BW': -1}
+GT_SCALE = 2  # the ground truth is 2x the frame in each axis
 
 
 @DATASETS.register_module()
@@ -17,7 +18,9 @@ class SpringDataset(BaseFlowDataset):
     ``flow_FW_{cam}_XXXX.flo5`` goes from frame ``XXXX`` to ``XXXX + 1``,
     ``flow_BW_{cam}_XXXX.flo5`` from ``XXXX`` to ``XXXX - 1``. The ground
     truth is 2x the image size in each axis, with values in pixels of the
-    image: each image pixel has 4 sub-pixel ground truths (Spring's metric
+    image (each sample declares ``gt_flow_scale=2``, which ``LoadFlowPair``
+    checks and the metric reads): each image pixel has 4 sub-pixel ground
+    truths (Spring's metric
     takes the best of them; ``LoadFlowPair(gt_to_image_size=True)`` keeps
     one per pixel for training). Splits: ``train`` (every sequence),
     ``subtrain`` / ``subval`` (all but ``val_scenes`` / only them; CroCo-Flow:
@@ -86,7 +89,7 @@ class SpringDataset(BaseFlowDataset):
                         pairs.append(self.pair(
                             frames[n], frames[n + step], flows[n],
                             scene=scene, frame=n, camera=cam,
-                            direction=direction))
+                            direction=direction, gt_flow_scale=GT_SCALE))
         return pairs
 
     def _what_was_searched(self) -> str:

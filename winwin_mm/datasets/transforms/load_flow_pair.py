@@ -26,16 +26,18 @@ class LoadFlowPair(BaseTransform):
     - ``flow_fields``: a list naming the per-pixel ground-truth maps
       (``gt_flow``, ``gt_flow_valid``) for the geometric transforms.
 
-    The ground truth has the image's size except for Spring, whose ground
-    truth is 2x the image in each axis (each image pixel has 2x2 sub-pixel
-    ground truths, in pixels of the image). That is kept as is for
-    evaluation (Spring's metric takes the best sub-pixel); for training,
+    The ground truth has the image's size except where the dataset
+    declares ``gt_flow_scale = k > 1`` in the sample (Spring: 2; each image
+    pixel has k x k sub-pixel ground truths, in pixels of the image). It is
+    checked to be exactly k times the image and kept as is for evaluation
+    (Spring's metric takes the best sub-pixel); for training,
     ``gt_to_image_size=True`` keeps the top-left sub-pixel of each pixel
-    (``gt[::2, ::2]``, as Spring's own loader), values unchanged.
+    (``gt[::k, ::k]``, as Spring's own loader), values unchanged, and sets
+    ``gt_flow_scale`` to 1. Added key: ``gt_flow_scale`` (int).
 
     Args:
-        gt_to_image_size: Bring ground truth that is an integer multiple of
-            the image size to the image size (see above).
+        gt_to_image_size: Bring ground truth declared at k x the image
+            (``gt_flow_scale``) to the image size (see above).
         imdecode_backend: The ``mmcv.imfrombytes`` backend.
         backend_args: Arguments of the mmengine file backend of the images
             (flow files are read from local disk).
@@ -59,17 +61,6 @@ class LoadFlowPair(BaseTransform):
             raise ValueError(f'{path}: {img.dtype} image, expected 8-bit')
         return img
 
-    def _to_image_size(self, flow: np.ndarray, valid: np.ndarray,
-                       shape: tuple, path: str):
-        (h, w), (gh, gw) = shape, flow.shape[:2]
-        k = gh // h
-        if k < 1 or (gh, gw) != (k * h, k * w):
-            raise ValueError(f'{path}: ground truth of size {gh}x{gw} is not '
-                             f'a multiple of the image size {h}x{w}')
-        # One sub-pixel per pixel; the values are already in image pixels.
-        return (np.ascontiguousarray(flow[::k, ::k]),
-                np.ascontiguousarray(valid[::k, ::k]))
-
     def transform(self, results: dict) -> dict:
         img = self._load_image(results['img_path'])
         img2 = self._load_image(results['img2_path'])
@@ -85,9 +76,20 @@ class LoadFlowPair(BaseTransform):
         if path is None:
             return results
         flow, valid = read_flow(path)
-        if self.gt_to_image_size and flow.shape[:2] != img.shape[:2]:
-            flow, valid = self._to_image_size(flow, valid, img.shape[:2],
-                                              path)
+        (h, w), (gh, gw) = img.shape[:2], flow.shape[:2]
+        k = int(results.get('gt_flow_scale', 1))
+        if (gh, gw) != (k * h, k * w):
+            raise ValueError(
+                f'{path}: ground truth of {gh}x{gw} pixels is not '
+                f'gt_flow_scale={k} times the {h}x{w} frame '
+                f'{results["img_path"]} (a dataset whose ground truth is at '
+                f'k x the frame declares gt_flow_scale=k in its samples)')
+        if self.gt_to_image_size and k > 1:
+            # One sub-pixel per pixel; the values are already in image pixels.
+            flow = np.ascontiguousarray(flow[::k, ::k])
+            valid = np.ascontiguousarray(valid[::k, ::k])
+            k = 1
+        results['gt_flow_scale'] = k
         results['gt_flow'], results['gt_flow_valid'] = flow, valid
         for key in ('gt_flow', 'gt_flow_valid'):
             if key not in fields:

@@ -11,7 +11,8 @@ from mmseg.structures import SegDataSample
 
 DEFAULT_META_KEYS = ('img_path', 'img2_path', 'flow_path', 'ori_shape',
                      'img_shape', 'pad_shape', 'scale_factor', 'flip',
-                     'flip_direction', 'windows', 'windows2')
+                     'flip_direction', 'gt_flow_scale', 'windows',
+                     'windows2')
 
 
 @TRANSFORMS.register_module()
@@ -25,10 +26,11 @@ class PackFlowInputs(BaseTransform):
     Returns ``inputs``: ``(6, H, W)`` uint8 tensor (frame 1 in channels 0-2,
     frame 2 in 3-5) and ``data_samples``: a ``SegDataSample`` with
     ``gt_flow`` = ``PixelData`` ``(2, h, w)`` float32 (NaN = unknown) and
-    ``gt_flow_valid`` = ``PixelData`` ``(1, h, w)`` uint8 (0/1; the model and
-    the preprocessor pad it with 0). The ground truth keeps its own size:
-    Spring's 2x evaluation maps stay 2x (``FlowMetric`` applies Spring's
-    rule). Meta keys that are absent are skipped.
+    ``gt_flow_valid`` = ``PixelData`` ``(1, h, w)`` uint8 (0/1; training
+    pads smaller windows with 0). The ground truth keeps its own size:
+    Spring's 2x evaluation maps stay 2x, declared by ``gt_flow_scale`` (set
+    by ``LoadFlowPair``; ``FlowMetric`` applies Spring's rule). Meta keys
+    that are absent are skipped.
 
     Args:
         meta_keys: keys copied into the data sample's metainfo.

@@ -109,14 +109,14 @@ class TemperatureTuningHook(Hook):
         loader = build_full_resolution_dataloader(
             runner.cfg.get('train_dataloader'), self.num_images,
             self.batch_size, self.num_workers, self.drop_transforms)
+        shape = loader.dataset[0]['inputs'].shape  # C, H, W (first image)
         analytic = analytic_from_data(
-            (data_batch or {}).get('data_samples', []),
-            loader.dataset[0]['inputs'].shape,
+            (data_batch or {}).get('data_samples', []), shape,
             getattr(getattr(model, 'backbone', None), 'patch_size', None))
         runner.logger.info(
             f'TemperatureTuningHook: tuning the attention temperature '
             f'({self.mode}) on {len(loader.dataset)} full-resolution '
-            'training images')
+            f'training images (the first: {shape[-2]}x{shape[-1]} pixels)')
         report = tune_temperature(
             model, loader, self.mode, self.grid, analytic,
             self.start_from_analytic, self.learn_from, self.learn_iters,

@@ -24,9 +24,11 @@ class FlowMetric(BaseMetric):
     sample. Only valid pixels count (finite, inside ``gt_flow_valid``,
     ``||gt|| < max_flow``), and every number is pixel-weighted over the
     whole dataset: sums and counts are accumulated per pair and divided at
-    the end. Ground truth at twice the prediction's size follows Spring's
-    rule (per pixel, the smallest error over its 4 sub-pixels; see
-    :func:`flow_epe_map`).
+    the end. The prediction must have the frame's size, and the ground truth
+    ``gt_flow_scale`` (metainfo, default 1) times it: Spring declares 2 and
+    its rule applies (per pixel, the smallest error over its 4 sub-pixels;
+    see :func:`flow_epe_map`). No size is guessed: any other ground truth
+    size is an error naming both sizes.
 
     Metrics: ``EPE``; ``bad{t}`` = % of pixels with EPE > t for each of
     ``thresholds`` (``bad0.5``, ``bad1``, ``bad3``, ``bad5``); ``Fl`` = % of
@@ -97,7 +99,8 @@ class FlowMetric(BaseMetric):
             valid = sample.get('gt_flow_valid')
             valid = None if valid is None else valid['data'].cpu()
             self.results.append(flow_error_sums(
-                pred, gt, valid, self.thresholds, self.max_flow))
+                pred, gt, valid, self.thresholds, self.max_flow,
+                gt_scale=sample.get('gt_flow_scale', 1)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Dataset metrics from the summed per-pair counts."""

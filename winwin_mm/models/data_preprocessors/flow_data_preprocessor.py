@@ -8,11 +8,6 @@ from mmengine.model import BaseDataPreprocessor
 from mmseg.registry import MODELS
 from torch import Tensor
 
-# Ground-truth pixel fields padded with the inputs, and their pad values:
-# NaN flow and False validity are "unknown", so padding never enters a loss.
-_GT_PAD = {'gt_flow': float('nan'), 'gt_flow_valid': 0}
-
-
 @MODELS.register_module()
 class FlowDataPreProcessor(BaseDataPreprocessor):
     """Both frames of each pair normalised alike and padded alike.
@@ -22,9 +17,14 @@ class FlowDataPreProcessor(BaseDataPreprocessor):
     is converted to RGB (``bgr_to_rgb``) and normalised with ``mean``/``std``
     (ImageNet statistics on the 0-255 scale, i.e. ImageNet mean/std on
     [0, 1]); the batch is padded right/bottom to its largest size rounded up
-    to ``size_divisor``. Ground truth at the image's size (``gt_flow``,
-    ``gt_flow_valid``) is padded as unknown; ground truth of another size
-    (Spring's 2x evaluation maps) is left as it is.
+    to ``size_divisor``, in training and at test time. This is the only place
+    where flow inputs are padded: each sample's metainfo gets
+    ``padding_size`` ``[left, right, top, bottom]`` (and ``pad_shape``), and
+    ``WinWinFlowEstimator.postprocess_result`` crops exactly that from the
+    prediction. The ground truth (``gt_flow``, ``gt_flow_valid``) is never
+    padded: it keeps the frame's size (Spring: twice it), so metrics compare
+    it with a prediction of the frame's size; training crops it per window
+    (``crop_windows`` pads smaller windows as unknown).
 
     Args:
         mean: per-channel mean of one frame (RGB order).
@@ -83,15 +83,7 @@ class FlowDataPreProcessor(BaseDataPreprocessor):
             batch.append(F.pad(x, pad, value=self.pad_val))  # 6, H, W
             if samples is None:
                 continue
-            sample = samples[i]
-            sample.set_metainfo(dict(batch_input_shape=(H, W),
-                                     pad_shape=(H, W),
-                                     padding_size=[0, W - w, 0, H - h]))
-            for field, value in _GT_PAD.items():
-                if field in sample and sample.get(field).shape == (h, w):
-                    gt = sample.get(field)
-                    padded = F.pad(gt.data.float(), pad, value=value)
-                    if field == 'gt_flow_valid':
-                        padded = padded.to(gt.data.dtype)
-                    sample.set_data({field: type(gt)(data=padded)})
+            samples[i].set_metainfo(dict(batch_input_shape=(H, W),
+                                         pad_shape=(H, W),
+                                         padding_size=[0, W - w, 0, H - h]))
         return dict(inputs=torch.stack(batch), data_samples=samples)

@@ -51,6 +51,10 @@ class WinWinDepthEstimator(WinWinMixin, DepthEstimator):
     # 0 = invalid depth: padding never enters the loss.
     gt_fields: Dict[str, Optional[float]] = {'gt_depth_map': 0.}
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.check_test_padding()
+
     def inference(self, inputs: Tensor,
                   batch_img_metas: List[dict]) -> Tensor:
         """Depth ``(B, 1, H, W)`` of padded inputs ``(B, 3, H, W)``.

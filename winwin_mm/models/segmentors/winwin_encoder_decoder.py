@@ -31,6 +31,10 @@ class WinWinEncoderDecoder(WinWinMixin, EncoderDecoder):
     gt_fields: Dict[str, Optional[float]] = {
         'gt_sem_seg': None, 'gt_edge_map': None}
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.check_test_padding()
+
     def extract_feat(self, inputs: Tensor,
                      windows: Optional[List[Tensor]] = None) -> List[Tensor]:
         """mmseg's ``extract_feat`` with optional windows, ``(B*K, C, h,

@@ -40,10 +40,14 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
     frame 2 is seen whole. ``train_cfg=dict(whole_image=True)`` trains on
     whole frames (the full-resolution baseline).
 
-    Test (``test_cfg``): ``mode='whole'`` (default) is one pass over the
-    whole frames; ``mode='tile'`` is CroCo-Flow's tiling baseline with
-    ``crop_size`` (required), ``overlap`` (0.9), ``beta`` (10), ``beta_s``
-    (5) and ``tiles_per_batch`` (8). Predictions are ``pred_flow`` ``(2, H,
+    Test (``test_cfg``): inputs come padded to the patch size by
+    ``FlowDataPreProcessor`` (``padding_size`` in the metainfo), and
+    :meth:`postprocess_result` crops the prediction back to the frame.
+    ``mode='whole'`` (default) is one pass over the whole frames;
+    ``mode='tile'`` is CroCo-Flow's tiling baseline (tiles of each frame's
+    own pixels) with ``crop_size`` (required, a multiple of the patch size),
+    ``overlap`` (0.9), ``beta`` (10), ``beta_s`` (5) and
+    ``tiles_per_batch`` (8). Predictions are ``pred_flow`` ``(2, H,
     W)`` and ``pred_flow_conf`` ``(1, H, W)`` (the raw confidence channel:
     larger = less certain) at ``ori_shape``.
 
@@ -113,6 +117,7 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg or {}
         self._check_parts()
+        self.check_test_padding()
 
     def _check_parts(self) -> None:
         """Clear errors for parts that cannot work together."""
@@ -279,44 +284,98 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: Optional[List[dict]] = None
                       ) -> Tensor:
-        """Raw head output ``(B, 3, H, W)`` of whole pairs in one pass
-        (padded to the patch size, cropped back)."""
-        H, W = inputs.shape[-2:]
-        out = self.head_forward(
-            self.extract_feat(self.pad_to_divisor(inputs)))
-        return out[..., :H, :W]  # B, 3, H, W
+        """Raw head output ``(B, 3, H, W)`` of whole pairs ``(B, 6, H, W)``
+        in one pass; ``H`` and ``W`` must be multiples of the patch size
+        (``FlowDataPreProcessor`` pads them)."""
+        self.check_divisible(inputs)
+        return self.head_forward(self.extract_feat(inputs))  # B, 3, H, W
 
-    def inference(self, inputs: Tensor) -> Tensor:
-        """``(B, 3, H, W)`` (u, v, c) by ``test_cfg.mode``."""
+    def inference(self, inputs: Tensor,
+                  data_samples: OptSampleList = None) -> Tensor:
+        """``(B, 3, H, W)`` (u, v, c) of padded pairs by ``test_cfg.mode``.
+
+        Args:
+            inputs: ``(B, 6, H, W)`` pairs padded by the preprocessor.
+            data_samples: their samples; ``mode='tile'`` reads each pair's
+                ``padding_size`` to tile the frame itself, as CroCo-Flow
+                does (no tile is spent on padding).
+        """
         cfg = self.test_cfg
         mode = cfg.get('mode', 'whole')
         if mode == 'whole':
             return self.encode_decode(inputs)
         if mode == 'tile':
-            if 'crop_size' not in cfg:
-                raise ValueError("test_cfg.mode='tile' needs "
-                                 'test_cfg.crop_size=(h, w) (the training '
-                                 'crop, CroCo-Flow: (320, 384))')
-            out, _ = tiled_flow(self.encode_decode, inputs, cfg['crop_size'],
-                                cfg.get('overlap', 0.9), cfg.get('beta', 10.),
-                                cfg.get('beta_s', 5.),
-                                cfg.get('tiles_per_batch', 8))
-            return out
+            return self.tile_inference(inputs, data_samples)
         raise ValueError(f"test_cfg.mode must be 'whole' or 'tile', got "
                          f'{mode!r}')
+
+    def tile_inference(self, inputs: Tensor,
+                       data_samples: OptSampleList = None) -> Tensor:
+        """CroCo-Flow's tiling of each frame: tiles of ``crop_size`` over
+        the frame's own pixels; an axis shorter than the crop is covered by
+        one tile of its padded length (still a multiple of the patch).
+
+        Returns:
+            ``(B, 3, H, W)`` merged (u, v, c), zero on the padding.
+        """
+        cfg = self.test_cfg
+        d = self.backbone_size_divisor
+        crop = cfg.get('crop_size')
+        if crop is None or any(int(c) % d for c in crop):
+            raise ValueError(
+                "test_cfg.mode='tile' needs test_cfg.crop_size=(h, w), "
+                f'multiples of the patch size {d} (the training crop, '
+                f'CroCo-Flow: (320, 384)); got {crop}')
+        B, _, H, W = inputs.shape
+        out = inputs.new_zeros(B, 3, H, W)
+        for i in range(B):
+            _, right, _, bottom = ([0] * 4 if data_samples is None else
+                                   data_samples[i].metainfo.get(
+                                       'padding_size', [0] * 4))
+            h = H - bottom if H - bottom >= crop[0] else H
+            w = W - right if W - right >= crop[1] else W
+            out[i:i + 1, :, :h, :w], _ = tiled_flow(
+                self.encode_decode, inputs[i:i + 1, :, :h, :w], crop,
+                cfg.get('overlap', 0.9), cfg.get('beta', 10.),
+                cfg.get('beta_s', 5.), cfg.get('tiles_per_batch', 8))
+        return out
 
     def predict(self, inputs: Tensor,
                 data_samples: OptSampleList = None) -> SampleList:
         """``pred_flow`` ``(2, H, W)`` and ``pred_flow_conf`` ``(1, H, W)``
-        per pair, at ``ori_shape``."""
-        out = self.inference(inputs)
+        per pair, at ``ori_shape`` (see :meth:`postprocess_result`)."""
+        return self.postprocess_result(self.inference(inputs, data_samples),
+                                       data_samples)
+
+    def postprocess_result(self, out: Tensor,
+                           data_samples: OptSampleList = None
+                           ) -> SampleList:
+        """Undo the data preprocessor's padding and the test pipeline's
+        resize: the one place where predictions get their frame's size.
+
+        Args:
+            out: ``(B, 3, H_pad, W_pad)`` raw (u, v, c) of the padded batch.
+            data_samples: their samples; ``padding_size`` ``[left, right,
+                top, bottom]`` (set by ``FlowDataPreProcessor``) is cropped
+                away, then a prediction whose size differs from
+                ``ori_shape`` is resized to it with ``(u, v)`` scaled.
+                None: one sample per pair at the input's size.
+
+        Returns:
+            The samples with ``pred_flow`` ``(2, H, W)`` and
+            ``pred_flow_conf`` ``(1, H, W)``.
+        """
         if data_samples is None:
+            size = tuple(out.shape[-2:])
             data_samples = [SegDataSample(metainfo=dict(
-                ori_shape=inputs.shape[-2:], img_shape=inputs.shape[-2:]))
-                for _ in range(len(inputs))]
+                ori_shape=size, img_shape=size)) for _ in range(len(out))]
+        H_pad, W_pad = out.shape[-2:]
         for i, sample in enumerate(data_samples):
-            h, w = sample.metainfo.get('img_shape', inputs.shape[-2:])[:2]
-            pred = out[i:i + 1, :, :h, :w]  # 1, 3, h, w (padding removed)
+            left, right, top, bottom = sample.metainfo.get('padding_size',
+                                                           [0] * 4)
+            pred = out[i:i + 1, :, top:H_pad - bottom,
+                       left:W_pad - right]  # 1, 3, h, w
+            h, w = pred.shape[-2:]
             H, W = sample.metainfo.get('ori_shape', (h, w))[:2]
             if (H, W) != (h, w):  # the test pipeline resized the frames
                 pred = F.interpolate(pred, (H, W), mode='bilinear',

@@ -5,16 +5,16 @@ Segmentation (:class:`WinWinEncoderDecoder`), depth
 this into their mmseg base class. It owns the only task-independent parts of
 Win-Win: reading the window boxes from the data samples (or one whole-image
 box), cropping the ground truth per window with a per-task table of fields
-and pad values, the padded whole-image forward, layer-wise lr decay and the
-temperature protocol. A task supplies ``gt_fields`` and, where its inputs are
-not a single image, ``extract_train_feat``.
+and pad values, the whole-image forward (on inputs that the data
+preprocessor padded), layer-wise lr decay and the temperature protocol.
+A task supplies ``gt_fields`` and, where its inputs are not a single image,
+``extract_train_feat``.
 """
 import inspect
 from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
@@ -223,28 +223,62 @@ class WinWinMixin(TemperatureMixin):
         return log_vars
 
     # ----------------------------------------------------------------- test
-    def pad_to_divisor(self, inputs: Tensor) -> Tensor:
-        """Pad right/bottom with zeros to the backbone's size divisor."""
+    def check_divisible(self, inputs: Tensor) -> None:
+        """Raise a ValueError unless ``inputs`` ``(B, C, H, W)`` is a
+        multiple of the backbone's size divisor.
+
+        Padding happens in exactly one place, the data preprocessor
+        (``SegDataPreProcessor(test_cfg=dict(size_divisor=16))``,
+        ``FlowDataPreProcessor(size_divisor=16)``), which records
+        ``padding_size`` in the metainfo; the result post-processing crops
+        it away. A model that padded again here would produce maps whose
+        size no metainfo describes.
+        """
         H, W = inputs.shape[-2:]
         d = self.backbone_size_divisor
-        return F.pad(inputs, (0, -W % d, 0, -H % d))
+        if H % d or W % d:
+            raise ValueError(
+                f'{type(self).__name__}: input of {H}x{W} pixels is not a '
+                f'multiple of the patch size {d}. Pad in the data '
+                f'preprocessor: for whole-image tests set '
+                f'model.data_preprocessor.test_cfg=dict(size_divisor={d}) '
+                f'(SegDataPreProcessor; FlowDataPreProcessor pads to its '
+                f'size_divisor), and give slide/tile modes a crop_size that '
+                f'is a multiple of {d}')
+
+    def check_test_padding(self) -> None:
+        """Raise a ValueError at build time when the data preprocessor pads
+        test inputs to a multiple that is not one of the backbone's size
+        divisor (e.g. 16 for an Iwin backbone that needs 32)."""
+        pre = self.data_preprocessor
+        if hasattr(pre, 'test_cfg'):  # SegDataPreProcessor: by test_cfg
+            key, pad = 'test_cfg.size_divisor', (pre.test_cfg or {}).get(
+                'size_divisor')
+        else:  # FlowDataPreProcessor: to size_divisor in both modes
+            key, pad = 'size_divisor', getattr(pre, 'size_divisor', None)
+        d = self.backbone_size_divisor
+        if pad and pad % d:
+            raise ValueError(
+                f'model.data_preprocessor.{key}={pad} is not a multiple of '
+                f'the {type(self.backbone).__name__} size divisor {d}: set '
+                f'it to {d} (or a multiple)')
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:
         """Whole-image head output ``(B, C, H, W)`` in one forward pass.
 
-        The input is padded to the backbone's size divisor so that the head
-        output covers an exact multiple of the feature stride; the output is
-        resized to the padded size and cropped, so no pixel is misplaced.
+        ``inputs`` ``(B, C, H, W)`` must already be padded to the backbone's
+        size divisor (by the data preprocessor, see
+        :meth:`check_divisible`); the head output covers exactly the input,
+        so the result post-processing can crop ``padding_size`` away.
         """
-        H, W = inputs.shape[-2:]
-        padded = self.pad_to_divisor(inputs)
-        x = self.extract_window_feat(padded)
-        size = torch.Size(padded.shape[-2:])
+        self.check_divisible(inputs)
+        x = self.extract_window_feat(inputs)
+        size = torch.Size(inputs.shape[-2:])
+        # A torch.Size img_shape makes mmseg's head resize to the input.
         metas = [dict(m, img_shape=size, pad_shape=size)
                  for m in batch_img_metas]
-        out = self.decode_head.predict(x, metas, self.test_cfg)
-        return out[..., :H, :W]
+        return self.decode_head.predict(x, metas, self.test_cfg)  # B,C,H,W
 
     # -------------------------------------------------------------- helpers
     def get_layer_depth(self, param_name: str) -> Tuple[int, int]:
