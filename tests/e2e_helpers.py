@@ -42,3 +42,23 @@ def tiny_bdd_options(data_root, max_iters: int = 4) -> List[str]:
         'default_hooks.logger.interval=1', 'param_scheduler.0.end=2',
         'param_scheduler.1.begin=2', 'param_scheduler.1.end=4',
         'randomness.seed=0']
+
+
+def tiny_nyu_options(data_root) -> List[str]:
+    """``vitb_2win14_nyu.py`` with a 2-block, 64-dim ViT, 2 windows of 2x2
+    tokens, 3 iterations and temperature tuning on 2 images."""
+    return data_options(data_root) + [
+        'model.backbone.init_cfg=None', 'model.backbone.arch=None',
+        'model.backbone.embed_dims=64', 'model.backbone.num_layers=2',
+        'model.backbone.num_heads=2', 'model.backbone.out_indices=[1]',
+        'model.decode_head.in_channels=64', 'model.decode_head.channels=32',
+        'model.decode_head.num_convs=1',
+        # RandomWindows is step 4 of the train pipeline: 2 windows of 2x2
+        # tokens out of the 8x6 of a 128x96 image.
+        'train_dataloader.dataset.pipeline.4.window_size=2',
+        'train_dataloader.batch_size=2', 'train_cfg.max_iters=3',
+        'train_cfg.val_interval=3', 'default_hooks.checkpoint.interval=3',
+        'default_hooks.logger.interval=1', 'param_scheduler.0.end=1',
+        'param_scheduler.1.begin=1', 'param_scheduler.1.end=3',
+        'custom_hooks.0.progress=False', 'custom_hooks.0.num_images=2',
+        'randomness.seed=0']

@@ -9,7 +9,8 @@ import re
 import mmcv
 import numpy as np
 import pytest
-from e2e_helpers import ROOT, data_options
+from e2e_helpers import ROOT
+from e2e_helpers import tiny_nyu_options as _options
 from e2e_helpers import run_tool as _run
 
 from winwin_mm.datasets import generate_nyu_layout
@@ -17,24 +18,6 @@ from winwin_mm.datasets import generate_nyu_layout
 CONFIG = osp.join(ROOT, 'configs', 'winwin', 'vitb_2win14_nyu.py')
 METRICS = ('d1', 'd2', 'd3', 'abs_rel', 'sq_rel', 'rmse', 'rmse_log',
            'log10', 'silog')
-
-
-def _options(data_root):
-    return data_options(data_root) + [
-        'model.backbone.init_cfg=None', 'model.backbone.arch=None',
-        'model.backbone.embed_dims=64', 'model.backbone.num_layers=2',
-        'model.backbone.num_heads=2', 'model.backbone.out_indices=[1]',
-        'model.decode_head.in_channels=64', 'model.decode_head.channels=32',
-        'model.decode_head.num_convs=1',
-        # RandomWindows is step 4 of the train pipeline: 2 windows of 2x2
-        # tokens out of the 8x6 of a 128x96 image.
-        'train_dataloader.dataset.pipeline.4.window_size=2',
-        'train_dataloader.batch_size=2', 'train_cfg.max_iters=3',
-        'train_cfg.val_interval=3', 'default_hooks.checkpoint.interval=3',
-        'default_hooks.logger.interval=1', 'param_scheduler.0.end=1',
-        'param_scheduler.1.begin=1', 'param_scheduler.1.end=3',
-        'custom_hooks.0.progress=False', 'custom_hooks.0.num_images=2',
-        'randomness.seed=0']
 
 
 def _test_metrics(log: str) -> dict:
