@@ -106,16 +106,11 @@ def test_pretrained_decoder_loads_through_init_cfg(tmp_path):
 
 
 # ------------------------------------------------------- cross-attention
-@pytest.mark.parametrize('rotate_values', [False, True])
-def test_cross_attention_uses_the_other_frames_positions(rotate_values):
+def test_cross_attention_uses_the_other_frames_positions():
     torch.manual_seed(0)
     decoder = MODELS.build(dict(type='RoPECrossDecoder', in_channels=32,
-                                embed_dims=32, num_layers=2, num_heads=2,
-                                rotate_values=rotate_values))
+                                embed_dims=32, num_layers=2, num_heads=2))
     decoder.init_weights()
-    # Only the cross-attentions rotate values; no new weights.
-    assert all(b.cross_attn.rotate_values is rotate_values
-               and b.attn.rotate_values is False for b in decoder.blocks)
     decoder.eval()
     x1, x2 = torch.randn(1, 6, 32), torch.randn(1, 8, 32)
     pos1 = torch.stack(torch.meshgrid(torch.arange(2), torch.arange(3),
@@ -133,58 +128,6 @@ def test_cross_attention_uses_the_other_frames_positions(rotate_values):
     assert not torch.allclose(run(pos1, pos2 + shift), ref, atol=1e-4)
     torch.testing.assert_close(run(pos1 + shift, pos2 + shift), ref,
                                atol=1e-5, rtol=1e-5)
-
-
-def test_displacement_readout_is_the_rotated_offset_of_the_match():
-    """With one key the readout is R(p_key - p_query) applied to ones, per
-    head (checked by isolating it: proj = 0, proj_disp = identity)."""
-    from winwin_mm.models.layers import apply_rope_2d, rope_2d_tables
-    from winwin_mm.models.layers.attention import RoPECrossAttention
-    torch.manual_seed(0)
-    attn = RoPECrossAttention(32, 2, displacement_readout=True).eval()
-    # Zero-initialised: adds nothing until trained.
-    assert attn.proj_disp.weight.abs().sum() == 0
-    with torch.no_grad():
-        attn.proj.weight.zero_()
-        attn.proj.bias.zero_()
-        attn.proj_disp.weight.copy_(torch.eye(32))
-    pos_q = torch.tensor([[[0, 0], [3, 5], [6, 1]]])
-    pos_k = torch.tensor([[[2, 7]]])
-    with torch.no_grad():
-        out = attn(torch.randn(1, 3, 32), torch.randn(1, 1, 32),
-                   rope_2d_tables(pos_q, 16), rope_2d_tables(pos_k, 16))
-    want = apply_rope_2d(torch.ones(1, 1, 3, 16),
-                         *rope_2d_tables(pos_k - pos_q, 16))  # 1,1,3,16
-    torch.testing.assert_close(out, want[0].repeat(1, 1, 2), atol=1e-5,
-                               rtol=0)
-
-
-def test_displacement_readout_loads_a_plain_checkpoint(tmp_path):
-    """A decoder checkpoint without the readout loads into a decoder with
-    it; the readout starts at 0, so the outputs are the plain decoder's."""
-    torch.manual_seed(0)
-    plain = MODELS.build(dict(type='RoPECrossDecoder', in_channels=32,
-                              embed_dims=32, num_layers=2, num_heads=2))
-    plain.init_weights()
-    path = tmp_path / 'flow.pth'
-    torch.save(dict(state_dict={'decoder.' + k: v for k, v in
-                                plain.state_dict().items()}), path)
-    readout = MODELS.build(dict(
-        type='RoPECrossDecoder', in_channels=32, embed_dims=32, num_layers=2,
-        num_heads=2, displacement_readout=True,
-        init_cfg=dict(type='Pretrained', checkpoint=str(path))))
-    for block in readout.blocks:  # not zero before init_weights
-        torch.nn.init.normal_(block.cross_attn.proj_disp.weight)
-    readout.init_weights()
-    x1, x2 = torch.randn(1, 6, 32), torch.randn(1, 8, 32)
-    lay1 = TokenLayout(torch.randint(0, 9, (1, 6, 2)), None, [[(2, 3)]])
-    lay2 = TokenLayout(torch.randint(0, 9, (1, 8, 2)), None, [[(2, 4)]])
-    with torch.no_grad():
-        torch.testing.assert_close(readout(x1, x2, lay1, lay2)[0],
-                                   plain(x1, x2, lay1, lay2)[0])
-        readout.blocks[0].cross_attn.proj_disp.bias.fill_(1.)
-        assert not torch.allclose(readout(x1, x2, lay1, lay2)[0],
-                                  plain(x1, x2, lay1, lay2)[0])
 
 
 # ---------------------------------------------------------------- windows

@@ -51,8 +51,7 @@ def test_the_probes_run_on_the_demo_config(tmp_path):
             'val_dataloader.dataset.num_val_scenes=1',
             'val_dataloader.dataset.frames_per_scene=2',
             'val_dataloader.dataset.img_size=[64,96]',
-            'train_dataloader.dataset.img_size=[64,96]',
-            'model.decoder.displacement_readout=True']
+            'train_dataloader.dataset.img_size=[64,96]']
     small_windows = ['train_dataloader.dataset.pipeline.3.window_size=2',
                      'train_dataloader.dataset.pipeline.3.window_size2=2',
                      'train_dataloader.dataset.pipeline.3.num_windows2=2']

@@ -8,6 +8,7 @@ from mmseg.registry import MODELS
 
 import winwin_mm  # noqa: F401
 from winwin_mm.models.decoders import MatchingFlowReadout
+from winwin_mm.models.decoders.matching_readout import token_flow_targets
 from winwin_mm.models.layers.window_tokens import grid_positions
 from winwin_mm.structures import TokenLayout
 
@@ -105,6 +106,29 @@ def test_flow_model_adds_the_readout_to_its_head():
     assert readout.log_scale.grad.abs() > 0
 
 
+def test_the_matching_loss_is_not_kept_on_the_model():
+    """The matching loss travels through return values: while the head
+    runs and after ``loss()`` the model holds no attribute it did not hold
+    before, and two calls give the same losses."""
+    model = _model(matching=dict(type='MatchingFlowReadout',
+                                 in_channels=64, embed_dims=16,
+                                 loss_weight=1.)).train()
+    inputs = torch.randint(0, 255, (1, 6, 64, 96), dtype=torch.uint8)
+    samples = [_flow_sample(64, 96, _boxes([0, 0, 32, 48]),
+                            _boxes([32, 0, 64, 48]), 0)]
+    data = model.data_preprocessor(dict(inputs=list(inputs),
+                                        data_samples=samples), True)
+    before = set(vars(model))
+    seen = []
+    model.decode_head.register_forward_pre_hook(
+        lambda *_: seen.append(set(vars(model))))
+    first = model(**data, mode='loss')
+    assert seen == [before] and set(vars(model)) == before
+    second = model(**data, mode='loss')
+    for key in ('decode.loss_flow', 'decode.loss_match'):
+        torch.testing.assert_close(first[key], second[key])
+
+
 def test_readout_config_errors():
     import pytest
     with pytest.raises(ValueError, match='init_scale'):
@@ -162,7 +186,8 @@ def test_token_targets_average_the_valid_ground_truth_per_token():
                                [0, 0]]])
     mask = torch.tensor([[True] * 5 + [False]])  # the last is padding
     lay = TokenLayout(positions, mask, [[(1, 5)]])
-    target, valid = model._token_targets([sample], lay)
+    target, valid = token_flow_targets([sample], lay,
+                                       model.backbone.patch_size)
     assert valid.tolist() == [[True, False, True, False, False, False]]
     torch.testing.assert_close(target[0, 0], torch.tensor([7.5, 0.]))
     torch.testing.assert_close(target[0, 2], torch.tensor([0., 4.]))

@@ -7,7 +7,7 @@ report the EPE on held-out pairs against predicting zero flow::
 
     python tools/analysis/flow_probe.py translation \\
         configs/winwin/winwin-flow-cvc_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py \\
-        --iters 300 --lr 1e-4 --windows --cfg-options model.decoder.displacement_readout=True
+        --iters 300 --lr 1e-4 --windows
 
 ``attention``: on the config's validation pairs, where each decoder
 cross-attention looks: per block and head, the correlation between its

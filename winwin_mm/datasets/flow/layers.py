@@ -49,8 +49,9 @@ def texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     a random colour ramp, with spots and fine grain. No stripes and no
     large smooth areas: a 16-pixel patch (and its neighbourhood) must look
     like its match and unlike the patches around it, or no model can find
-    the match (README "Flow demo": with smooth noise and stripes even
-    matching the raw pixels did worse than predicting zero flow).
+    the match (with smooth noise and stripes even matching the raw pixels
+    did worse than predicting zero flow, as ``tools/analysis/flow_probe.py
+    tokens`` measures; docs/flow_demo.md).
     """
     s = value_noise(rng, h, w, rng.uniform(12, 48), fine=2.0,
                     persistence=0.7)

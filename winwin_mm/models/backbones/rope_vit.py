@@ -72,7 +72,7 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
             32 for 16-pixel patches) makes neighbouring tokens share pixels,
             so a patch moved by part of a token still looks like its match
             (the flow demo uses 64: its small model learns flow with it,
-            README "Flow demo"). Windows read the pixels around them too,
+            docs/flow_demo.md). Windows read the pixels around them too,
             so window tokens stay equal to the whole image's. The embedding
             costs ``(k / p)^2`` times more, and a checkpoint's ``p x p``
             ``patch_embed`` no longer fits.

@@ -22,7 +22,7 @@ from .convnext_head import tokens_to_subpixels
 class TokenLinearHead(BaseDecodeHead):
     """One linear map per token to its ``r x r`` sub-pixel logits.
 
-    ``(N, in_channels, h, w)`` -> LayerNorm over channels (optional) ->
+    ``(N, in_channels, h, w)`` -> LayerNorm over channels ->
     linear (a 1x1 conv, ``conv_seg``) to ``out_channels * r * r`` ->
     sub-pixel shuffle -> ``(N, out_channels, r*h, r*w)``. No spatial mixing:
     the output of a token depends on that token only, so a batch of
@@ -33,7 +33,6 @@ class TokenLinearHead(BaseDecodeHead):
         in_channels: Channels of the backbone map.
         upsample_factor: ``r``, sub-pixels per token side; the patch size
             (16) predicts every pixel at full resolution.
-        with_norm: LayerNorm on each token before the linear layer.
         **kwargs: ``BaseDecodeHead`` arguments (``num_classes`` required;
             ``loss_decode``, ``in_index``, ``align_corners``, ...).
             ``channels`` is unused (there is no hidden layer) and set to
@@ -43,7 +42,6 @@ class TokenLinearHead(BaseDecodeHead):
     def __init__(self,
                  in_channels: int,
                  upsample_factor: int = 16,
-                 with_norm: bool = True,
                  **kwargs) -> None:
         if upsample_factor < 1:
             raise ValueError(
@@ -52,7 +50,7 @@ class TokenLinearHead(BaseDecodeHead):
         kwargs['channels'] = in_channels
         super().__init__(in_channels, **kwargs)
         self.upsample_factor = upsample_factor
-        self.norm = nn.LayerNorm(in_channels) if with_norm else nn.Identity()
+        self.norm = nn.LayerNorm(in_channels)
         # The per-token linear layer (replaces BaseDecodeHead's 1x1 conv).
         self.conv_seg = nn.Conv2d(
             in_channels, self.out_channels * upsample_factor**2, 1)

@@ -1,15 +1,17 @@
 """Flow read out of a soft match between the two frames' encoder tokens."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
+from mmseg.utils import SampleList
 from torch import Tensor
 
 from ...structures import TokenLayout
 from ..layers.rope import apply_rope_2d, rope_2d_tables
+from ..losses import flow_valid_mask
 
 
 @MODELS.register_module()
@@ -25,9 +27,9 @@ class MatchingFlowReadout(BaseModule):
     and its flow is the weighted mean of their offsets, the no-match key
     counting as offset 0. Why: CroCo's decoder must *learn* to turn what it
     attended to into an offset, which a small model trained from scratch on
-    2 CPU cores does not manage (README, "Flow demo"); here the offset is
+    2 CPU cores does not manage (docs/flow_demo.md); here the offset is
     computed and only the features have to match (the flow demo uses it,
-    with its matching loss and tokens that read 64x64 pixels; README). The
+    with its matching loss and tokens that read 64x64 pixels). The
     no-match key lets a token whose match is hidden, outside the frame-2
     windows or ambiguous fall back to 0 (the head's own regression) instead
     of the mean position of unrelated tokens, and it means no token is
@@ -189,3 +191,45 @@ class MatchingFlowReadout(BaseModule):
         if not valid.any():
             return ce.sum() * 0.
         return ce[valid].mean() * self.loss_weight
+
+
+def token_flow_targets(data_samples: SampleList, layout: TokenLayout,
+                       patch_size: int) -> Tuple[Tensor, Tensor]:
+    """Targets of :meth:`MatchingFlowReadout.loss`: the ground truth
+    averaged over each frame-1 token of ``layout``.
+
+    Args:
+        data_samples: ``B`` samples with whole-frame ``gt_flow`` ``(2, H,
+            W)`` (NaN = unknown) and optional ``gt_flow_valid`` ``(1, H,
+            W)``.
+        layout: the frame-1 tokens, ``positions`` ``(B, N1, 2)`` (row,
+            col) in tokens and an optional ``(B, N1)`` padding mask.
+        patch_size: pixels per token side.
+
+    Returns:
+        ``(B, N1, 2)`` mean flow per token and ``(B, N1)`` validity: more
+        than half the token's pixels valid by the flow loss's rule, and a
+        real token.
+    """
+    p = patch_size
+    targets, valids = [], []
+    for b, sample in enumerate(data_samples):
+        gt = sample.gt_flow.data  # 2, H, W
+        valid = (sample.gt_flow_valid.data[None]
+                 if 'gt_flow_valid' in sample else None)
+        ok = flow_valid_mask(gt[None], valid)[0]  # H, W
+        H, W = gt.shape[-2:]
+        pad = (0, -W % p, 0, -H % p)
+        okf = F.pad(ok.float(), pad)[None]  # 1, H', W'
+        flow = F.pad(torch.nan_to_num(gt) * ok, pad)  # 2, H', W'
+        count = F.avg_pool2d(okf, p)  # 1, h, w (fraction valid)
+        mean = F.avg_pool2d(flow, p) / count.clamp(min=1e-6)  # 2, h, w
+        rows, cols = layout.positions[b].unbind(-1)  # N1 each
+        rows = rows.clamp(max=mean.shape[1] - 1)
+        cols = cols.clamp(max=mean.shape[2] - 1)
+        targets.append(mean[:, rows, cols].T)  # N1, 2
+        valids.append(count[0, rows, cols] > 0.5)  # N1
+    valid = torch.stack(valids)  # B, N1
+    if layout.mask is not None:
+        valid = valid & layout.mask
+    return torch.stack(targets), valid

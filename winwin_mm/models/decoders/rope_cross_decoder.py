@@ -49,18 +49,6 @@ class RoPECrossDecoder(TemperatureMixin, BaseModule):
         with_cp: activation checkpointing per block.
         rope_base: RoPE frequency base (CroCo: 100).
         fused_attn: SDPA attention (False: explicit softmax, for checks).
-        rotate_values: the cross-attentions also rotate their values with
-            RoPE, so each block's output says at which offset in frame 2 it
-            found its match (:func:`~..layers.attention.rope_attention`).
-            Not CroCo's decoder (False); it has no weights of its own, so
-            CroCo checkpoints still load.
-        displacement_readout: each cross-attention also adds the cos/sin of
-            the expected offset of its match through a zero-initialised
-            ``cross_attn.proj_disp``
-            (:class:`~..layers.attention.RoPECrossAttention`): the offset
-            *is* the flow, which CroCo's decoder can only learn to infer
-            from what it attended to. Not CroCo's decoder (False); a
-            checkpoint without ``proj_disp`` still loads (they start at 0).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` with a file
             written by ``tools/convert_croco.py`` from a CroCo v2
             checkpoint loads its decoder (see :meth:`init_weights`); any
@@ -86,8 +74,6 @@ class RoPECrossDecoder(TemperatureMixin, BaseModule):
                  with_cp: bool = False,
                  rope_base: float = 100.,
                  fused_attn: bool = True,
-                 rotate_values: bool = False,
-                 displacement_readout: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.embed_dims = embed_dims
@@ -105,9 +91,7 @@ class RoPECrossDecoder(TemperatureMixin, BaseModule):
         self.blocks = nn.ModuleList([
             RoPECrossBlock(embed_dims, num_heads, mlp_ratio, qkv_bias,
                            drop_rate, attn_drop_rate, dpr[i], norm_cfg,
-                           act_cfg, fused_attn,
-                           rotate_values=rotate_values,
-                           displacement_readout=displacement_readout)
+                           act_cfg, fused_attn)
             for i in range(num_layers)
         ])
         if final_norm:
@@ -132,7 +116,6 @@ class RoPECrossDecoder(TemperatureMixin, BaseModule):
                 # mmengine initialisers on top of the default (CroCo
                 # trains from scratch with Xavier-uniform linears).
                 super().init_weights()
-            self._reset_displacement_readout()
             return
         from ...utils.croco import decoder_weights_from_file
         path = self.init_cfg.get('checkpoint')
@@ -143,22 +126,10 @@ class RoPECrossDecoder(TemperatureMixin, BaseModule):
                 'CroCo_V2_ViTBase_BaseDecoder.pth checkpoints/'
                 'crocov2_vitb16_rope.pth')
         state = decoder_weights_from_file(path, self.num_heads)
-        new = [k for k in self.state_dict()
-               if '.proj_disp.' in k and k not in state]
-        if new:  # a checkpoint without the readout: it starts at 0
-            self._reset_displacement_readout()
-            own = self.state_dict()
-            state = {**{k: own[k] for k in new}, **state}
         self.load_state_dict(state, strict=True)
-        print_log(f'RoPECrossDecoder: loaded {len(state) - len(new)} tensors'
-                  f' from {path}' + (f'; {len(new)} displacement-readout '
-                                     'tensors start at 0' if new else ''),
-                  logger='current')
+        print_log(f'RoPECrossDecoder: loaded {len(state)} tensors from '
+                  f'{path}', logger='current')
         self._is_init = True
-
-    def _reset_displacement_readout(self) -> None:
-        for block in self.blocks:
-            block.cross_attn.reset_displacement_readout()
 
     def temperature_modules(self) -> Dict[str, nn.Module]:
         """``{'blocks.i.attn': ..., 'blocks.i.cross_attn': ...}`` per block,

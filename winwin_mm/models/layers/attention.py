@@ -27,16 +27,8 @@ RopeTables = Tuple[Tensor, Tensor]  # (cos, sin), each (B, 1, N, D)
 def rope_attention(q: Tensor, k: Tensor, v: Tensor, rope_q: RopeTables,
                    rope_k: RopeTables, temperature: Tensor, scale: float,
                    key_padding_mask: Optional[Tensor] = None,
-                   dropout_p: float = 0., fused: bool = True,
-                   rotate_values: bool = False) -> Tensor:
+                   dropout_p: float = 0., fused: bool = True) -> Tensor:
     """``softmax(m_h * (R_q q)(R_k k)^T * scale) v`` per head h.
-
-    With ``rotate_values`` the values are rotated with their keys' positions
-    and the output back with the query's (``R_q^-1 sum_j a_j R_kj v_j``), so
-    each value arrives rotated by its offset to the query: the attention
-    output then carries *where* it looked, not only what it found (for a
-    flow decoder; README "Flow demo" has what it measured). The weights are unchanged, so this is
-    still relative (invariant to shifting all positions).
 
     The multiplier is folded into the queries so that one
     ``F.scaled_dot_product_attention`` call handles per-head values. Without
@@ -53,18 +45,10 @@ def rope_attention(q: Tensor, k: Tensor, v: Tensor, rope_q: RopeTables,
         key_padding_mask: optional ``(B, Nk)`` bool, True = real key.
         dropout_p: attention dropout (pass 0 at eval).
         fused: SDPA (else the explicit softmax, for checks).
-        rotate_values: rotate values by their positions and the output by
-            the inverse of the query's.
 
     Returns:
         ``(B, H, Nq, D)``.
     """
-    if rotate_values:
-        v = apply_rope_2d(v, *rope_k)
-        out = rope_attention(q, k, v, rope_q, rope_k, temperature, scale,
-                             key_padding_mask, dropout_p, fused)
-        cos_q, sin_q = rope_q
-        return apply_rope_2d(out, cos_q, -sin_q)  # R_q^-1: angle negated
     q = apply_rope_2d(q, *rope_q)
     k = apply_rope_2d(k, *rope_k)
     q = q * temperature.to(q.dtype).view(1, -1, 1, 1)
@@ -91,8 +75,7 @@ class _TemperatureAttention(nn.Module):
     """
 
     def __init__(self, embed_dims: int, num_heads: int, attn_drop: float,
-                 proj_drop: float, fused: bool,
-                 rotate_values: bool = False) -> None:
+                 proj_drop: float, fused: bool) -> None:
         super().__init__()
         if embed_dims % num_heads:
             raise ValueError(f'embed_dims {embed_dims} is not divisible by '
@@ -105,7 +88,6 @@ class _TemperatureAttention(nn.Module):
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop)
         self.register_buffer('temperature', torch.ones(num_heads))
-        self.rotate_values = rotate_values
 
     def _heads(self, x: Tensor) -> Tensor:
         """``(B, N, C) -> (B, H, N, D)``."""
@@ -117,8 +99,7 @@ class _TemperatureAttention(nn.Module):
         """Heads ``(B, H, Nq, D)`` in, projected tokens ``(B, Nq, C)`` out."""
         drop = self.attn_drop if self.training else 0.
         out = rope_attention(q, k, v, rope_q, rope_k, self.temperature,
-                             self.scale, mask, drop, self.fused,
-                             self.rotate_values)
+                             self.scale, mask, drop, self.fused)
         B, _, Nq, _ = out.shape
         out = out.transpose(1, 2).reshape(B, Nq, -1)  # B, Nq, C
         return self.proj_drop(self.proj(out))
@@ -193,38 +174,15 @@ class RoPECrossAttention(_TemperatureAttention):
         attn_drop: dropout on attention weights (training only).
         proj_drop: dropout after the output projection.
         fused: use ``F.scaled_dot_product_attention`` (else the manual path).
-        rotate_values: rotate the values with RoPE too (see
-            :func:`rope_attention`; CroCo: False).
-        displacement_readout: also attend, with the same weights, to a
-            constant value rotated by RoPE: per head ``sum_j a_ij R(p_j -
-            p_i) 1``, the cos/sin of the expected offset to the attended
-            keys at every RoPE frequency (a soft arg-max of the match, as
-            GMFlow reads flow from its matching softmax), added through
-            ``proj_disp`` (zero-initialised: the block starts as without
-            it). CroCo's attended values hold *what* matched, never
-            *where*. Not in CroCo (False).
     """
 
     def __init__(self, embed_dims: int, num_heads: int, qkv_bias: bool = True,
                  attn_drop: float = 0., proj_drop: float = 0.,
-                 fused: bool = True, rotate_values: bool = False,
-                 displacement_readout: bool = False) -> None:
-        super().__init__(embed_dims, num_heads, attn_drop, proj_drop, fused,
-                         rotate_values)
+                 fused: bool = True) -> None:
+        super().__init__(embed_dims, num_heads, attn_drop, proj_drop, fused)
         self.projq = nn.Linear(embed_dims, embed_dims, bias=qkv_bias)
         self.projk = nn.Linear(embed_dims, embed_dims, bias=qkv_bias)
         self.projv = nn.Linear(embed_dims, embed_dims, bias=qkv_bias)
-        self.proj_disp = None
-        if displacement_readout:
-            self.proj_disp = nn.Linear(embed_dims, embed_dims)
-            self.reset_displacement_readout()
-
-    def reset_displacement_readout(self) -> None:
-        """Zero ``proj_disp``, so the readout starts with no effect (model
-        initialisers and partial checkpoints call this after their init)."""
-        if self.proj_disp is not None:
-            nn.init.zeros_(self.proj_disp.weight)
-            nn.init.zeros_(self.proj_disp.bias)
 
     def forward(self, x: Tensor, context: Tensor, rope: RopeTables,
                 context_rope: RopeTables,
@@ -243,15 +201,7 @@ class RoPECrossAttention(_TemperatureAttention):
         q = self._heads(self.projq(x))  # B, H, N, D
         k = self._heads(self.projk(context))  # B, H, Nk, D
         v = self._heads(self.projv(context))  # B, H, Nk, D
-        out = self._attend(q, k, v, rope, context_rope, key_padding_mask)
-        if self.proj_disp is None:
-            return out
-        ones = v.new_ones(1, 1, 1, 1).expand_as(v).contiguous()
-        disp = rope_attention(q, k, ones, rope, context_rope,
-                              self.temperature, self.scale, key_padding_mask,
-                              0., self.fused, rotate_values=True)
-        B, _, N, _ = disp.shape  # B, H, N, D
-        return out + self.proj_disp(disp.transpose(1, 2).reshape(B, N, -1))
+        return self._attend(q, k, v, rope, context_rope, key_padding_mask)
 
 
 def is_temperature_attention(module: nn.Module) -> bool:

@@ -35,11 +35,6 @@ class RoPECrossBlock(nn.Module):
         fused_attn: attention through ``F.scaled_dot_product_attention``.
         attn_layer: the self-attention class.
         cross_attn_layer: the cross-attention class.
-        rotate_values: the cross-attention rotates its values with RoPE
-            (:func:`~.attention.rope_attention`; CroCo: False).
-        displacement_readout: the cross-attention adds the expected offset
-            of its match (:class:`~.attention.RoPECrossAttention`; CroCo:
-            False).
     """
 
     def __init__(self, embed_dims: int, num_heads: int,
@@ -50,18 +45,15 @@ class RoPECrossBlock(nn.Module):
                  act_cfg: dict = dict(type='GELU'),
                  fused_attn: bool = True,
                  attn_layer: Type[nn.Module] = RoPEAttention,
-                 cross_attn_layer: Type[nn.Module] = RoPECrossAttention,
-                 rotate_values: bool = False,
-                 displacement_readout: bool = False) -> None:
+                 cross_attn_layer: Type[nn.Module] = RoPECrossAttention
+                 ) -> None:
         super().__init__()
         kwargs = dict(qkv_bias=qkv_bias, attn_drop=attn_drop_rate,
                       proj_drop=drop_rate, fused=fused_attn)
         self.norm1 = build_norm_layer(norm_cfg, embed_dims)[1]
         self.attn = attn_layer(embed_dims, num_heads, **kwargs)
         self.norm2 = build_norm_layer(norm_cfg, embed_dims)[1]
-        self.cross_attn = cross_attn_layer(
-            embed_dims, num_heads, rotate_values=rotate_values,
-            displacement_readout=displacement_readout, **kwargs)
+        self.cross_attn = cross_attn_layer(embed_dims, num_heads, **kwargs)
         self.norm_y = build_norm_layer(norm_cfg, embed_dims)[1]
         self.norm3 = build_norm_layer(norm_cfg, embed_dims)[1]
         self.mlp = Mlp(embed_dims, int(embed_dims * mlp_ratio), act_cfg,

@@ -14,9 +14,13 @@ from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
 from ...structures import TokenLayout
+from ..decoders.matching_readout import token_flow_targets
 from ..losses import flow_valid_mask
 from .flow_tiling import tiled_flow
 from .winwin_mixin import WinWinMixin
+
+# The matching readout's inputs: (x1, x2, layout1, layout2).
+MatchInputs = Tuple[Tensor, Tensor, TokenLayout, TokenLayout]
 
 
 @MODELS.register_module()
@@ -89,8 +93,8 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
             0, training adds its matching loss (``decode.loss_match``)
             against the ground truth averaged per frame-1 token. Not in
             the paper and off by default; the flow demo's small model,
-            trained from scratch, learns flow with it (README, "Flow
-            demo").
+            trained from scratch, learns flow with it
+            (docs/flow_demo.md).
         init_cfg: initialisation config.
     """
 
@@ -146,8 +150,8 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
     # -------------------------------------------------------------- features
     def extract_feat(self, inputs: Tensor,
                      windows: Optional[List[Tensor]] = None,
-                     windows2: Optional[List[Tensor]] = None,
-                     data_samples: OptSampleList = None) -> List[Tensor]:
+                     windows2: Optional[List[Tensor]] = None
+                     ) -> List[Tensor]:
         """Head inputs: one map per frame-1 window (or whole frame 1).
 
         Args:
@@ -155,9 +159,6 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
             windows: frame-1 boxes (``B`` tensors ``(N_b, 4)``) or None.
             windows2: frame-2 boxes (``(M_b, 4)``); None with windows = the
                 whole frame 2.
-            data_samples: training samples with whole-frame ``gt_flow``:
-                with them the matching readout's loss is computed and kept
-                for :meth:`_decode_head_forward_train`.
 
         Returns:
             The backbone's ``out_indices`` maps of frame 1, then the
@@ -165,6 +166,16 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
             H/16, W/16)``); with ``matching``, its token flow
             ``(sum_b N_b, 2, h, w)`` last (:meth:`head_forward` takes it).
         """
+        return self._encode_pair(inputs, windows, windows2)[0]
+
+    def _encode_pair(self, inputs: Tensor,
+                     windows: Optional[List[Tensor]] = None,
+                     windows2: Optional[List[Tensor]] = None
+                     ) -> Tuple[List[Tensor], MatchInputs]:
+        """:meth:`extract_feat`'s maps, and the last encoder tokens of both
+        frames with their layouts ``(x1 (B, N1, C), x2 (B, N2, C), layout1,
+        layout2)``: the matching readout's inputs, which its loss needs
+        again."""
         B = inputs.shape[0]
         frames = torch.cat([inputs[:, :3], inputs[:, 3:]])  # 2B, 3, H, W
         wins = None
@@ -179,61 +190,15 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
         dec = self.decoder(last[:B, :n1], last[B:, :n2], lay1, lay2)
         maps = ([lay1.to_maps(t[:B]) for t in tokens] +
                 [lay1.to_maps(t) for t in dec])  # each N, C, h, w
+        pair = (last[:B, :n1], last[B:, :n2], lay1, lay2)
         if self.matching is not None:
-            args = (last[:B, :n1], last[B:, :n2], lay1, lay2)
-            maps.append(lay1.to_maps(self.matching(*args)))  # N, 2, h, w
-            if data_samples is not None and self.matching.loss_weight > 0:
-                # Kept on the model until the head's loss picks it up: the
-                # mixin's loss() passes only the maps between the two.
-                self._matching_loss = self.matching.loss(
-                    *args, *self._token_targets(data_samples, lay1))
-        return maps
-
-    def _token_targets(self, data_samples: SampleList,
-                       layout: TokenLayout) -> Tuple[Tensor, Tensor]:
-        """The ground truth averaged over each frame-1 token of
-        ``layout``: ``(B, N1, 2)`` flow and ``(B, N1)`` validity (more than
-        half the token's pixels valid by the flow loss's rule, and a real
-        token)."""
-        p = self.backbone.patch_size
-        targets, valids = [], []
-        for b, sample in enumerate(data_samples):
-            gt = sample.gt_flow.data  # 2, H, W
-            valid = (sample.gt_flow_valid.data[None]
-                     if 'gt_flow_valid' in sample else None)
-            ok = flow_valid_mask(gt[None], valid)[0]  # H, W
-            H, W = gt.shape[-2:]
-            pad = (0, -W % p, 0, -H % p)
-            okf = F.pad(ok.float(), pad)[None]  # 1, H', W'
-            flow = F.pad(torch.nan_to_num(gt) * ok, pad)  # 2, H', W'
-            count = F.avg_pool2d(okf, p)  # 1, h, w (fraction valid)
-            mean = F.avg_pool2d(flow, p) / count.clamp(min=1e-6)  # 2, h, w
-            rows, cols = layout.positions[b].unbind(-1)  # N1 each
-            rows = rows.clamp(max=mean.shape[1] - 1)
-            cols = cols.clamp(max=mean.shape[2] - 1)
-            targets.append(mean[:, rows, cols].T)  # N1, 2
-            valids.append(count[0, rows, cols] > 0.5)  # N1
-        valid = torch.stack(valids)  # B, N1
-        if layout.mask is not None:
-            valid = valid & layout.mask
-        return torch.stack(targets), valid
+            maps.append(lay1.to_maps(self.matching(*pair)))  # N, 2, h, w
+        return maps, pair
 
     def extract_window_feat(self, inputs: Tensor,
                             windows: Optional[List[Tensor]] = None
                             ) -> List[Tensor]:
         return self.extract_feat(inputs, windows)
-
-    def extract_train_feat(self, inputs: Tensor, data_samples: SampleList,
-                           windows: Optional[List[Tensor]]) -> List[Tensor]:
-        """Frame-1 windows from the mixin; frame-2 windows from
-        ``metainfo['windows2']`` (the whole frame 2 when absent)."""
-        if windows is None:
-            return self.extract_feat(inputs, data_samples=data_samples)
-        windows2 = None
-        if all('windows2' in ds.metainfo for ds in data_samples):
-            windows2, _ = self._batch_windows(inputs, data_samples,
-                                              'windows2')
-        return self.extract_feat(inputs, windows, windows2, data_samples)
 
     def head_forward(self, x: List[Tensor]) -> Tensor:
         """``(N, 3, 16h, 16w)`` (u, v, c): the head's output with (u, v) in
@@ -254,9 +219,49 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
         return torch.cat([out[:, :2] + match, out[:, 2:]], dim=1)
 
     # ----------------------------------------------------------------- train
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """Flow loss per frame-1 window (frame-1 boxes from
+        ``metainfo['windows']``, frame-2 boxes from ``metainfo['windows2']``,
+        the whole frame 2 when absent), plus the matching readout's loss on
+        the whole-frame ground truth when its ``loss_weight`` > 0.
+
+        Args:
+            inputs: ``(B, 6, H, W)`` pairs.
+            data_samples: their samples with ``gt_flow`` ``(2, H, W)``.
+
+        Returns:
+            ``decode.loss_*`` per loss of the head (and ``decode.loss_match``)
+            and the logged ``decode.epe``.
+        """
+        windows, from_samples = self._batch_windows(inputs, data_samples)
+        windows2 = None
+        if from_samples and all('windows2' in ds.metainfo
+                                for ds in data_samples):
+            windows2, _ = self._batch_windows(inputs, data_samples,
+                                              'windows2')
+        maps, pair = self._encode_pair(
+            inputs, windows if from_samples else None, windows2)
+        match_loss = None
+        if self.matching is not None and self.matching.loss_weight > 0:
+            match_loss = self.matching.loss(
+                *pair, *token_flow_targets(data_samples, pair[2],
+                                           self.backbone.patch_size))
+        window_samples = self.crop_data_samples(data_samples, windows)
+        return self._decode_head_forward_train(maps, window_samples,
+                                               match_loss)
+
     def _decode_head_forward_train(self, x: List[Tensor],
-                                   window_samples: SampleList) -> dict:
-        """Head + ``loss_decode`` per frame-1 window; logs the EPE too."""
+                                   window_samples: SampleList,
+                                   match_loss: Optional[Tensor] = None
+                                   ) -> dict:
+        """Head + ``loss_decode`` per frame-1 window; logs the EPE too.
+
+        Args:
+            x: :meth:`extract_feat`'s maps, one row per frame-1 window.
+            window_samples: one sample per window, ``gt_flow`` cropped.
+            match_loss: the matching readout's loss, added as
+                ``decode.loss_match`` (None: no such loss).
+        """
         out = self.head_forward(x)  # N, 3, 16h, 16w
         gt = torch.stack([s.gt_flow.data for s in window_samples])  # N,2,h,w
         valid = None
@@ -270,7 +275,6 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
                     else [loss_fns])
         for fn in loss_fns:
             losses['decode.' + fn.loss_name] = fn(out, gt, valid)
-        match_loss = self.__dict__.pop('_matching_loss', None)
         if match_loss is not None:
             losses['decode.loss_match'] = match_loss
         with torch.no_grad():
