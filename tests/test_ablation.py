@@ -8,8 +8,8 @@ import os.path as osp
 import mmengine.config.utils as config_utils
 import pytest
 
-from winwin_mm.ablation import SETTINGS, STUDIES, study_plan
-from winwin_mm.ablation.runner import read_metrics, slide_passes
+from analysis_tools.ablation import SETTINGS, STUDIES, study_plan
+from analysis_tools.ablation.runner import read_metrics, slide_passes
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

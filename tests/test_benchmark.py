@@ -1,6 +1,7 @@
 """tools/benchmark.py at --quick sizes, the analytic FLOP counts, bf16
 autocast on CPU. No timing assertions."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -8,11 +9,12 @@ import sys
 import pytest
 import torch
 
+from analysis_tools.benchmark import (ALL_BASES, build_cases,
+                                      convnext_head_flops, flow_pass_flops,
+                                      seg_step_flops, vit_flops)
+from analysis_tools.benchmark.cases import slide_passes, window_boxes
+from analysis_tools.benchmark.models import build, flow_config, seg_config
 from e2e_helpers import ROOT
-from winwin_mm.benchmark import (ALL_BASES, build_cases, convnext_head_flops,
-                                 flow_pass_flops, seg_step_flops, vit_flops)
-from winwin_mm.benchmark.cases import slide_passes, window_boxes
-from winwin_mm.benchmark.models import build, flow_config, seg_config
 
 FIELDS = ('name', 'base', 'group', 'label', 'image', 'batch', 'reference',
           'time_s', 'times_s', 'extrapolated', 'peak_mem_bytes',
@@ -184,8 +186,8 @@ def test_bf16_training_step_on_cpu_backpropagates():
 def test_paired_timing_alternates_two_processes():
     """Each round times one step of each case in its own process; the
     ratios are the per-round quotients and the table reports them."""
-    from winwin_mm.benchmark.paired import paired_times
-    from winwin_mm.benchmark.report import format_table
+    from analysis_tools.benchmark.paired import paired_times
+    from analysis_tools.benchmark.report import format_table
     cases = {c.name: c for c in build_cases(quick=True, batch=1,
                                             bases=['winwin_2x22'])}
     opts = dict(device='cpu', amp='', arch='b', quick=True, threads=1,
@@ -212,14 +214,14 @@ def test_paired_timing_alternates_two_processes():
 
 
 def test_negative_paired_rounds_are_refused_before_any_case(tmp_path):
-    from winwin_mm.benchmark import run_benchmark
+    from analysis_tools.benchmark import run_benchmark
     with pytest.raises(ValueError, match='--paired -1: the number of rounds'):
         run_benchmark(str(tmp_path), quick=True, paired=-1)
     assert not (tmp_path / 'benchmark.json').exists()
 
 
 def test_a_failed_case_is_reported_not_fatal():
-    from winwin_mm.benchmark.report import add_ratios, format_table
+    from analysis_tools.benchmark.report import add_ratios, format_table
     ok = dict(name='full@b1', base='full', group='train', label='full',
               batch=1, reference='full@b1', extra={}, time_s=2.0,
               activation_mem_bytes=4 * 2**30, peak_mem_bytes=5 * 2**30,
@@ -239,8 +241,8 @@ _FREED_RSS = r'''
 import platform
 import sys
 import torch
-from winwin_mm.benchmark.allocator import return_freed_memory
-from winwin_mm.benchmark.measure import current_rss
+from analysis_tools.benchmark.allocator import return_freed_memory
+from analysis_tools.benchmark.measure import current_rss
 if platform.libc_ver()[0] != 'glibc':
     print('no glibc')
     sys.exit()
@@ -259,8 +261,10 @@ print((current_rss() - r0) / 2**20)
 def test_memory_run_counts_no_freed_memory(mode):
     # The CPU memory run returns freed blocks to the OS (allocator.py);
     # glibc's default keeps a freed 16 MiB block resident.
+    # The script imports the helpers from tools/, as tools/benchmark.py does.
+    env = dict(os.environ, PYTHONPATH=osp.join(ROOT, 'tools'))
     proc = subprocess.run([sys.executable, '-c', _FREED_RSS, mode],
-                          cwd=ROOT, text=True, capture_output=True,
+                          cwd=ROOT, env=env, text=True, capture_output=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout.strip().splitlines()[-1]

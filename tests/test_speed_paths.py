@@ -87,7 +87,7 @@ def test_compiled_train_step_with_changing_windows():
     # What mmengine does for ``compile=True`` (torch.compile(model.train_step))
     # on a tiny Win-Win segmentor, windows changing size between steps.
     from mmengine.optim import build_optim_wrapper
-    from winwin_mm.benchmark.models import build, seg_batch, seg_config
+    from analysis_tools.benchmark.models import build, seg_batch, seg_config
     model_cfg, optim_cfg = seg_config(quick=True)
     model_cfg.backbone.update(num_layers=2, out_indices=(1, ))
     model = build(model_cfg, 'cpu').train()

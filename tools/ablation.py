@@ -14,7 +14,7 @@ tools/train.py, tools/tune_temperature.py and tools/test.py. Finished runs
 and evaluations are skipped, so an interrupted study resumes. Writes
 WORK_DIR/STUDY.md, .json (mean ± std mIoU, training time, tokens per image,
 test forward passes per image) and .png (mIoU vs training time). See
-docs/ablations.md.
+docs/ablations.md; the helpers are in tools/analysis_tools/ablation/.
 """
 import argparse
 import os
@@ -23,11 +23,13 @@ import sys
 import time
 from typing import List, Optional
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+# tools/ (the helpers) and the repository (a clone's winwin_mm) come first.
+TOOLS_DIR = osp.dirname(osp.abspath(__file__))
+sys.path[:0] = [TOOLS_DIR, osp.dirname(TOOLS_DIR)]
 
-from winwin_mm.ablation import (STUDIES, run_setting,  # noqa: E402
-                                study_plan, summarize, write_report)
-from winwin_mm.ablation.runner import ToolError  # noqa: E402
+from analysis_tools.ablation import (STUDIES, run_setting,  # noqa: E402
+                                     study_plan, summarize, write_report)
+from analysis_tools.ablation.runner import ToolError  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -4,7 +4,8 @@ Training step (forward, backward, AdamW) of the BDD config's model at
 1280x720: full resolution, Win-Win 2x22^2 windows, 1/3/4 windows, ViTDet
 attention, 512x512 crops; inference: one pass vs tiling (segmentation
 1280x720, flow 1920x1080). Prints a table; writes benchmark.json,
-benchmark.txt and benchmark.png to --out. See the README's "Performance".
+benchmark.txt and benchmark.png to --out. The report with the current
+numbers: docs/benchmark.md; the helpers: tools/analysis_tools/benchmark/.
 
     python tools/benchmark.py                          # CPU, everything
     python tools/benchmark.py --device cuda --amp bf16
@@ -14,9 +15,11 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+# tools/ (the helpers) and the repository (a clone's winwin_mm) come first.
+TOOLS_DIR = osp.dirname(osp.abspath(__file__))
+sys.path[:0] = [TOOLS_DIR, osp.dirname(TOOLS_DIR)]
 
-from winwin_mm.benchmark import ALL_BASES, run_benchmark  # noqa: E402
+from analysis_tools.benchmark import ALL_BASES, run_benchmark  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -2,8 +2,8 @@
 
 A fresh process per case makes the CPU peak resident size (``ru_maxrss``)
 that case's own, and keeps CUDA allocator caches from leaking between
-cases. The parent runs ``python -m winwin_mm.benchmark.worker`` with the
-case and options as JSON (``winwin_mm/benchmark/worker.py``); the child
+cases. The parent runs ``python -m analysis_tools.benchmark.worker`` with
+the case and options as JSON (``worker.py``); the child
 prints progress on stderr and its result as one JSON line on stdout.
 
 Memory: ``baseline`` is measured after the model, its gradients and the
@@ -29,6 +29,7 @@ from typing import Callable, Dict, List, TextIO, Tuple
 
 import torch
 
+from .. import TOOLS_DIR
 from .allocator import return_freed_memory
 from .cases import Case
 
@@ -161,13 +162,17 @@ def worker_command(case: Case, opts: Dict, *flags: str
                    ) -> Tuple[List[str], Dict[str, str]]:
     """Command line and environment of a worker process for ``case``
     (``worker.py``; ``flags`` e.g. ``--serve``)."""
+    import winwin_mm
     payload = json.dumps(dict(case=case.to_dict(), opts=opts))
-    # The child imports this very package, wherever the parent runs from.
-    root = os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))))
+    # The child imports these very helpers (``tools/``) and the winwin_mm
+    # this process imported (a clone's or an installed one), wherever the
+    # parent runs from.
+    package_parent = os.path.dirname(os.path.dirname(
+        os.path.abspath(winwin_mm.__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (root, os.environ.get('PYTHONPATH')) if p))
-    return [sys.executable, '-m', 'winwin_mm.benchmark.worker', *flags,
+        p for p in (TOOLS_DIR, package_parent, os.environ.get('PYTHONPATH'))
+        if p))
+    return [sys.executable, '-m', 'analysis_tools.benchmark.worker', *flags,
             payload], env
 
 

@@ -15,7 +15,8 @@ import subprocess
 import sys
 from typing import Dict, List, Optional, Sequence
 
-from .settings import DEFAULT_ITERS, ROOT, SETTINGS, Setting
+from .. import REPO_ROOT
+from .settings import DEFAULT_ITERS, SETTINGS, Setting
 
 RESULT = 'result.json'
 
@@ -31,8 +32,8 @@ def run_tool(args: List[str], log: str) -> str:
         ToolError: non-zero exit, with the last lines of ``log``.
     """
     with open(log, 'w') as f:
-        proc = subprocess.run([sys.executable, *args], cwd=ROOT, stdout=f,
-                              stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT,
+                              stdout=f, stderr=subprocess.STDOUT, text=True)
     with open(log) as f:
         out = f.read()
     if proc.returncode:

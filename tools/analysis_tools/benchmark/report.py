@@ -26,7 +26,7 @@ def model_specs(arch: str, quick: bool) -> Dict[str, Dict]:
     benchmark builds."""
     seg, _ = seg_config(arch, quick)
     bb, head = seg.backbone, seg.decode_head
-    from ..models.backbones.rope_vit import ARCH_SETTINGS
+    from winwin_mm.models.backbones.rope_vit import ARCH_SETTINGS
     preset = dict(ARCH_SETTINGS[bb.arch or 'b'])
     preset.update({k: bb[k] for k in ('embed_dims', 'num_layers')
                    if bb.get(k) is not None})

@@ -19,8 +19,9 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG_DIR = osp.join(ROOT, 'configs', 'ablations')
+from .. import REPO_ROOT
+
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'ablations')
 DEFAULT_ITERS = 200  # the configs' schedule
 SUFFIX = f'_vit-tiny_1xb8-{DEFAULT_ITERS}_scenes-320x176.py'
 EVALS = {'whole': 'whole image, T = 1', 'tuned': 'whole image, tuned T',

@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..models.segmentors.flow_tiling import tile_boxes
+from winwin_mm.models.segmentors.flow_tiling import tile_boxes
 
 Size = Tuple[int, int]  # (height, width) in pixels
 

@@ -12,7 +12,7 @@ from typing import Callable, Dict, Tuple
 
 import torch
 
-from ..models.segmentors.flow_tiling import tile_boxes, tiled_flow
+from winwin_mm.models.segmentors.flow_tiling import tile_boxes, tiled_flow
 from .cases import SCALES, Case, window_boxes
 from .models import build, flow_config, flow_pairs, seg_batch, seg_config
 

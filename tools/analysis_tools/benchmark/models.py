@@ -15,11 +15,12 @@ from typing import List, Optional, Tuple
 import torch
 from mmengine.config import Config, ConfigDict
 
-from ..models.layers.window_attention import default_global_indexes
+from winwin_mm.models.layers.window_attention import default_global_indexes
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SEG_CONFIG = osp.join(ROOT, 'configs', 'winwin', 'vitb_2win22_bdd.py')
-FLOW_CONFIG = osp.join(ROOT, 'configs', '_base_', 'models',
+from .. import REPO_ROOT
+
+SEG_CONFIG = osp.join(REPO_ROOT, 'configs', 'winwin', 'vitb_2win22_bdd.py')
+FLOW_CONFIG = osp.join(REPO_ROOT, 'configs', '_base_', 'models',
                        'winwin_crocoflow_vit-b16.py')
 
 ARCH_DIMS = {'s': 384, 'b': 768, 'l': 1024}
