@@ -77,14 +77,22 @@ if ! mmcv_ok; then
   else
     log "reusing cached mmcv wheel $WHEEL"
   fi
+  # --no-deps so that pip cannot swap torch; mmcv's own runtime
+  # dependencies came with requirements.txt above.
   "${PIP[@]}" install --no-deps "$WHEEL"
-  # mmcv's own runtime deps (installed --no-deps above so pip cannot swap torch).
-  "${PIP[@]}" install addict packaging Pillow pyyaml yapf opencv-python
 fi
 
+# --no-deps: setup.py declares compatible ranges (torch among them); the
+# exact set is already installed, and pip must not resolve torch itself.
 log "installing the project (editable)"
 "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT"
 mmcv_ok || { echo "[setup] ERROR: mmcv $MMCV_VER with ops does not import" >&2; exit 1; }
+# Every installed package's declared requirements (winwin_mm's included) hold.
+if ! CHECK="$("$PY" -m pip --disable-pip-version-check check 2>&1)"; then
+  echo "$CHECK" >&2
+  echo "[setup] ERROR: pip check found the conflicts above; fix requirements.txt or setup.py" >&2
+  exit 1
+fi
 "$PY" -c "import mmseg, mmpretrain, winwin_mm; print('[setup] mmseg', mmseg.__version__, '| mmpretrain', mmpretrain.__version__)"
 echo "$STAMP_VALUE" > "$STAMP"
 log "done"
