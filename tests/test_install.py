@@ -158,5 +158,7 @@ def test_pip_check_is_clean():
                                   '\nrun: bash scripts/setup_env.sh')
     # This environment's winwin_mm declares its requirements, so the
     # check covered them.
-    assert {'mmsegmentation', 'mmcv', 'torch'} <= _declared(
-        importlib.metadata.requires('winwin_mm') or [])
+    declared = _declared(importlib.metadata.requires('winwin_mm') or [])
+    assert {'mmsegmentation', 'mmcv', 'torch'} <= declared, (
+        f'installed winwin_mm declares only {sorted(declared)}; run: bash '
+        'scripts/setup_env.sh')
