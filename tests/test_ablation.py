@@ -64,7 +64,7 @@ def _config_tokens(path: str):
     """Training tokens and extra tokens per image, read from a config."""
     from mmengine.config import Config
     cfg = Config.fromfile(path)
-    w, h = cfg.train_dataloader.dataset.img_size
+    h, w = cfg.train_dataloader.dataset.img_size
     for step in cfg.train_dataloader.dataset.pipeline:
         if step.type == 'RandomWindows':
             extra = step.get('num_extra_tokens', 0)

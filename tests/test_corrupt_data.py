@@ -33,7 +33,7 @@ def mmseg_scope():
 
 
 def _bdd(root, **wrapper) -> CheckedDataset:
-    generate_bdd100k_layout(str(root), 'train', 3, (64, 48), 0)
+    generate_bdd100k_layout(str(root), 'train', 3, (48, 64), 0)
     return DATASETS.build(checked_dataset_cfg(dict(
         type='BDD100KDataset', data_root=str(root),
         data_prefix=dict(img_path='images/10k/train',
@@ -42,7 +42,7 @@ def _bdd(root, **wrapper) -> CheckedDataset:
 
 
 def _nyu(root, **wrapper) -> CheckedDataset:
-    generate_nyu_layout(str(root), 'train', 3, (64, 48), 0)
+    generate_nyu_layout(str(root), 'train', 3, (48, 64), 0)
     return DATASETS.build(checked_dataset_cfg(dict(
         type='NYUDataset', data_root=str(root),
         data_prefix=dict(img_path='images/train',
@@ -114,8 +114,8 @@ def test_training_stops_or_skips_and_reports(tmp_path):
     its name and index; skip_unreadable=True in the dataset config trains
     (with 2 loader workers) and reports the count at the end of the epoch."""
     root = tmp_path / 'bdd'
-    generate_bdd100k_layout(str(root), 'train', 4, (128, 96), 0)
-    generate_bdd100k_layout(str(root), 'val', 1, (128, 96), 1)
+    generate_bdd100k_layout(str(root), 'train', 4, (96, 128), 0)
+    generate_bdd100k_layout(str(root), 'val', 1, (96, 128), 1)
     bad = sorted((root / 'images/10k/train').glob('*.jpg'))[2]
     _corrupt(str(bad), 'truncate')
     train = osp.join(ROOT, 'tools', 'train.py')

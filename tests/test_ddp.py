@@ -86,8 +86,8 @@ def test_ddp_step_equals_single_process_step(ddp_results, task):
 @pytest.fixture(scope='module')
 def bdd_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('bdd100k_ddp')
-    generate_bdd100k_layout(str(root), 'train', 4, (128, 96), 0)
-    generate_bdd100k_layout(str(root), 'val', 2, (128, 96), 1)
+    generate_bdd100k_layout(str(root), 'train', 4, (96, 128), 0)
+    generate_bdd100k_layout(str(root), 'val', 2, (96, 128), 1)
     return root
 
 

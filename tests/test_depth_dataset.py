@@ -12,12 +12,12 @@ from mmengine.registry import init_default_scope
 import winwin_mm  # noqa: F401
 from mmseg.datasets import NYUDataset
 from mmseg.registry import DATASETS
-from winwin_mm.datasets import (SyntheticNYUDataset, generate_nyu_layout,
-                                synthetic_depth, synthetic_rooms)
-from winwin_mm.datasets.synthetic_rooms import (FOCAL_PER_WIDTH, ROOM_TYPES,
+from winwin_mm.datasets import SyntheticNYUDataset, generate_nyu_layout
+from winwin_mm.datasets.generated import room_dataset, rooms
+from winwin_mm.datasets.generated.rooms import (FOCAL_PER_WIDTH, ROOM_TYPES,
                                                 render_room)
 
-SIZE = (96, 64)  # width, height
+SIZE = (64, 96)  # height, width
 LOAD = [dict(type='LoadImageFromFile'),
         dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3)]
 
@@ -30,10 +30,10 @@ def mmseg_scope():
 def test_ray_primitives_are_exact():
     origin = np.zeros(3)
     dirs = np.array([[0., 0., 1.], [0., 0.6, 0.8], [1., 0., 0.]])
-    t = synthetic_rooms._ray_sphere(origin, dirs, np.array([0., 0., 5.]), 1.)
+    t = rooms._ray_sphere(origin, dirs, np.array([0., 0., 5.]), 1.)
     assert t[0] == pytest.approx(4.0) and np.isinf(t[1:]).all()
-    t, axis = synthetic_rooms._ray_box(origin, dirs, np.array([-1., -1., 2.]),
-                                       np.array([1., 1., 3.]))
+    t, axis = rooms._ray_box(origin, dirs, np.array([-1., -1., 2.]),
+                             np.array([1., 1., 3.]))
     # Straight ahead: enters the z = 2 face; at 0.6/0.8 the ray enters the
     # box through the face z = 2 at height 1.5 > 1: a miss.
     assert t[0] == pytest.approx(2.0) and axis[0] == 2
@@ -46,13 +46,13 @@ def test_depth_is_camera_z_of_an_exact_room(monkeypatch):
     length) and floor row v at ``1.5 f / (v + 0.5 - H / 2)``."""
     room = dict(lo=np.array([-20., 0., -1.]), hi=np.array([20., 3., 5.]),
                 cam=np.array([0., 1.5, 0.]), pose=np.eye(3),
-                mats=[synthetic_rooms._material(np.random.default_rng(0),
-                                                (0.5, 0.5, 0.5), 0.)] * 6,
+                mats=[rooms._material(np.random.default_rng(0),
+                                      (0.5, 0.5, 0.5), 0.)] * 6,
                 boxes=[], spheres=[], glass=None,
                 light=np.array([0., 2.8, 2.]), exposure=1.)
-    monkeypatch.setattr(synthetic_rooms, '_build_room', lambda rng: room)
+    monkeypatch.setattr(rooms, '_build_room', lambda rng: room)
     W, H = 160, 120
-    img, depth = render_room(np.random.default_rng(0), W, H)
+    img, depth = render_room(np.random.default_rng(0), H, W)
     assert img.shape == (H, W, 3) and depth.shape == (H, W)
     f = FOCAL_PER_WIDTH * W
     v = np.arange(H) + 0.5 - H / 2  # pixel centre rows w.r.t. the axis
@@ -86,7 +86,7 @@ def test_layout_loads_in_mmseg_nyu_dataset(tmp_path):
     # Millimetres on disk, metres after depth_rescale_factor=1e-3: the same
     # depth as rendered (image index 0 of split 'train', seed 0).
     rng = np.random.default_rng([0, zlib.crc32(b'train'), 0])
-    synthetic_rooms.room_type(rng)
+    rooms.room_type(rng)
     _, depth = render_room(rng, *SIZE)
     loaded = [ds[i] for i in range(4)
               if ds[i]['img_path'].endswith('_000000.jpg')][0]
@@ -115,7 +115,7 @@ def test_deterministic_by_seed_and_split(tmp_path):
 
 
 def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
-    render, calls = synthetic_depth.render_room, []
+    render, calls = room_dataset.render_room, []
 
     def failing(*args):
         calls.append(1)
@@ -123,13 +123,13 @@ def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return render(*args)
 
-    monkeypatch.setattr(synthetic_depth, 'render_room', failing)
+    monkeypatch.setattr(room_dataset, 'render_room', failing)
     with pytest.raises(KeyboardInterrupt):
         generate_nyu_layout(str(tmp_path), 'train', 5, SIZE)
     assert not osp.exists(tmp_path / 'images' / 'train')
     assert not osp.exists(tmp_path / 'annotations' / 'train')
     assert [p for p in tmp_path.iterdir() if p.name.startswith('.tmp')] == []
-    monkeypatch.setattr(synthetic_depth, 'render_room', render)
+    monkeypatch.setattr(room_dataset, 'render_room', render)
     img_dir, _ = generate_nyu_layout(str(tmp_path), 'train', 5, SIZE)
     assert len(os.listdir(img_dir)) == 5
 

@@ -30,8 +30,8 @@ def _test_metrics(log: str) -> dict:
 @pytest.fixture(scope='module')
 def nyu_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('nyu')
-    generate_nyu_layout(str(root), 'train', 6, (128, 96), 0)
-    generate_nyu_layout(str(root), 'test', 2, (128, 96), 0)
+    generate_nyu_layout(str(root), 'train', 6, (96, 128), 0)
+    generate_nyu_layout(str(root), 'test', 2, (96, 128), 0)
     return root
 
 

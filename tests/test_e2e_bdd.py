@@ -19,8 +19,8 @@ from winwin_mm.utils.checkpoint import mmengine_safe_globals
 @pytest.fixture(scope='module')
 def bdd_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('bdd100k')
-    generate_bdd100k_layout(str(root), 'train', 4, (256, 160), 0)
-    generate_bdd100k_layout(str(root), 'val', 2, (256, 160), 1)
+    generate_bdd100k_layout(str(root), 'train', 4, (160, 256), 0)
+    generate_bdd100k_layout(str(root), 'val', 2, (160, 256), 1)
     return root
 
 

@@ -226,8 +226,8 @@ def _png_shapes(folder):
 
 def test_segmentation_at_375x500(tmp_path):
     root = tmp_path / 'bdd100k'
-    generate_bdd100k_layout(str(root), 'train', 2, (500, 375), 0)
-    generate_bdd100k_layout(str(root), 'val', 2, (500, 375), 1)
+    generate_bdd100k_layout(str(root), 'train', 2, (375, 500), 0)
+    generate_bdd100k_layout(str(root), 'val', 2, (375, 500), 1)
     config = osp.join(ROOT, 'configs', 'winwin', 'vitb_2win22_bdd.py')
     opts = tiny_bdd_options(root, 2) + [
         'train_cfg.val_interval=2', 'custom_hooks.0.num_images=1',
@@ -256,8 +256,8 @@ def test_segmentation_at_375x500(tmp_path):
 
 def test_depth_at_481x641(tmp_path):
     root = tmp_path / 'nyu'
-    generate_nyu_layout(str(root), 'train', 2, (641, 481), 0)
-    generate_nyu_layout(str(root), 'test', 2, (641, 481), 1)
+    generate_nyu_layout(str(root), 'train', 2, (481, 641), 0)
+    generate_nyu_layout(str(root), 'test', 2, (481, 641), 1)
     config = osp.join(ROOT, 'configs', 'winwin', 'vitb_2win14_nyu.py')
     opts = tiny_nyu_options(root) + ['custom_hooks.0.grid=[1.0,1.2,0.1]']
     work = tmp_path / 'work'

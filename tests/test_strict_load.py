@@ -129,8 +129,8 @@ def test_unreadable_files_are_one_line(tmp_path):
 @pytest.fixture(scope='module')
 def bdd_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('bdd100k_strict')
-    generate_bdd100k_layout(str(root), 'train', 1, (128, 96), 0)
-    generate_bdd100k_layout(str(root), 'val', 1, (128, 96), 1)
+    generate_bdd100k_layout(str(root), 'train', 1, (96, 128), 0)
+    generate_bdd100k_layout(str(root), 'val', 1, (96, 128), 1)
     return root
 
 

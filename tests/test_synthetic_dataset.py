@@ -12,10 +12,10 @@ from mmseg.datasets import BDD100KDataset
 from mmseg.registry import DATASETS
 from winwin_mm.datasets import (SyntheticSceneDataset, generate_bdd100k_layout,
                                 generate_synthetic_scenes)
-from winwin_mm.datasets import synthetic_seg
-from winwin_mm.datasets.synthetic_scenes import BDD100K_IDS, CLASSES
+from winwin_mm.datasets.generated import scene_dataset
+from winwin_mm.datasets.generated.scenes import BDD100K_IDS, CLASSES
 
-SIZE = (128, 96)  # width, height
+SIZE = (96, 128)  # height, width
 LOAD = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')]
 
 
@@ -63,7 +63,7 @@ def test_deterministic_by_seed(tmp_path):
 
 
 def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
-    render, calls = synthetic_seg.render_scene, []
+    render, calls = scene_dataset.render_scene, []
 
     def failing(*args):
         calls.append(1)
@@ -71,13 +71,13 @@ def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return render(*args)
 
-    monkeypatch.setattr(synthetic_seg, 'render_scene', failing)
+    monkeypatch.setattr(scene_dataset, 'render_scene', failing)
     with pytest.raises(KeyboardInterrupt):
         generate_synthetic_scenes(str(tmp_path), 'train', 5, SIZE)
     assert not osp.exists(tmp_path / 'images' / 'train')
     assert not osp.exists(tmp_path / 'labels' / 'train')
     assert [p for p in tmp_path.iterdir() if p.name.startswith('.tmp')] == []
-    monkeypatch.setattr(synthetic_seg, 'render_scene', render)
+    monkeypatch.setattr(scene_dataset, 'render_scene', render)
     img_dir, _ = generate_synthetic_scenes(str(tmp_path), 'train', 5, SIZE)
     assert len(os.listdir(img_dir)) == 5
 
@@ -115,3 +115,27 @@ def test_bdd100k_layout_loads_in_mmseg(tmp_path):
     values = set(np.unique(np.stack(labels(ann_dir))).tolist())
     assert values <= set(BDD100K_IDS) | {255}
     assert {0, 10, 13} <= values  # road, sky, car
+
+
+def test_a_reused_split_that_differs_is_reported(tmp_path, monkeypatch):
+    """A split that exists is used as it is; another number of images or
+    another size (e.g. given as (width, height)) is reported, the same
+    settings are not."""
+    from winwin_mm.datasets.generated import atomic_split
+    root = str(tmp_path / 'synthetic')
+    SyntheticSceneDataset(data_root=root, split='val', num_images=2,
+                          img_size=SIZE)
+    logged = []
+    monkeypatch.setattr(atomic_split, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    SyntheticSceneDataset(data_root=root, split='val', num_images=2,
+                          img_size=SIZE)
+    assert logged == []
+    ds = SyntheticSceneDataset(data_root=root, split='val', num_images=2,
+                               img_size=SIZE[::-1])
+    assert len(ds) == 2 and len(logged) == 1
+    assert '(96, 128), not (128, 96)' in logged[0]
+    assert '(height, width)' in logged[0]
+    SyntheticSceneDataset(data_root=root, split='val', num_images=3,
+                          img_size=SIZE)
+    assert len(logged) == 2 and 'holds 2 images, not 3' in logged[1]

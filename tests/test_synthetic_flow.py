@@ -12,7 +12,7 @@ import winwin_mm  # noqa: F401  (registers)
 from mmseg.registry import DATASETS
 from winwin_mm.datasets import (SintelDataset, SyntheticFlowDataset,
                                 generate_sintel_layout, read_flow)
-from winwin_mm.datasets.flow.layers import render_sequence
+from winwin_mm.datasets.generated.flow_scenes import render_sequence
 
 H, W = 96, 128
 
@@ -125,12 +125,12 @@ def test_deterministic_by_seed(tmp_path):
 
 
 def test_generator_cleans_up_after_a_failure(tmp_path, monkeypatch):
-    from winwin_mm.datasets import synthetic_flow
+    from winwin_mm.datasets.generated import flow_dataset
 
     def boom(*args, **kwargs):
         raise RuntimeError('interrupted')
 
-    monkeypatch.setattr(synthetic_flow, 'render_sequence', boom)
+    monkeypatch.setattr(flow_dataset, 'render_sequence', boom)
     root = str(tmp_path / 'flow')
     with pytest.raises(RuntimeError, match='interrupted'):
         generate_sintel_layout(root, 1, 0, 2, (H, W))
@@ -160,16 +160,16 @@ def test_a_folder_from_another_generator_or_settings_is_reported(
     folder to delete; the matching folder is not."""
     import json
 
-    from winwin_mm.datasets import synthetic_flow
+    from winwin_mm.datasets.generated import flow_dataset
     root = str(tmp_path / 'flow')
     assert generate_sintel_layout(root, 1, 2, 2, (H, W), seed=3)
     stamp = osp.join(root, 'training', 'generator.json')
     with open(stamp) as f:
         assert json.load(f) == dict(
-            generator_version=synthetic_flow.GENERATOR_VERSION,
+            generator_version=flow_dataset.GENERATOR_VERSION,
             frames_per_scene=2, img_size=[H, W], seed=3)
     logged = []
-    monkeypatch.setattr(synthetic_flow, 'print_log',
+    monkeypatch.setattr(flow_dataset, 'print_log',
                         lambda msg, **kw: logged.append(msg))
     cfg = dict(type='SyntheticFlowDataset', data_root=root, split='subval',
                num_train_scenes=1, num_val_scenes=2, frames_per_scene=2,

@@ -31,7 +31,7 @@ from winwin_mm.models.layers import (RoPEAttention, apply_rope_2d,
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'winwin', 'vitb_2win22_bdd.py')
-SIZE = (160, 128)  # width, height: 10 x 8 tokens of 16 px
+SIZE = (128, 160)  # height, width: 8 x 10 tokens of 16 px
 
 
 # --------------------------------------------------------------- attention
@@ -216,7 +216,7 @@ def test_full_resolution_loader_whole_training_images(loader):
     batches = [b for b in loader]
     for batch in batches:
         for img, ds in zip(batch['inputs'], batch['data_samples']):
-            assert tuple(img.shape) == (3, SIZE[1], SIZE[0])
+            assert tuple(img.shape) == (3, *SIZE)
             assert 'windows' not in ds.metainfo
             assert not ds.metainfo.get('flip', False)
     again = [b['inputs'][0] for b in loader]

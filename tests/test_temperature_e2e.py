@@ -45,8 +45,8 @@ def _metrics(out):
 def run(tmp_path_factory):
     """A 4-iteration training with the hook in custom_hooks."""
     root = tmp_path_factory.mktemp('bdd100k')
-    generate_bdd100k_layout(str(root), 'train', 4, (256, 160), 0)
-    generate_bdd100k_layout(str(root), 'val', 2, (256, 160), 1)
+    generate_bdd100k_layout(str(root), 'train', 4, (160, 256), 0)
+    generate_bdd100k_layout(str(root), 'val', 2, (160, 256), 1)
     config = root / 'with_hook.py'
     config.write_text(f'_base_ = [{CONFIG!r}]\ncustom_hooks = [{HOOK}]\n')
     work = root / 'work'

@@ -9,7 +9,7 @@
 _base_ = ['./vitb_2win14_nyu.py']
 
 data_root = 'data/synthetic_nyu_320x240'
-img_size = (320, 240)
+img_size = (240, 320)  # (H, W)
 meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape',
              'pad_shape', 'scale_factor', 'flip', 'flip_direction',
              'category_id')

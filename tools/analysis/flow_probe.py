@@ -54,7 +54,7 @@ from mmseg.registry import DATASETS, METRICS, MODELS, TRANSFORMS
 from mmseg.utils import register_all_modules
 
 import winwin_mm  # noqa: F401
-from winwin_mm.datasets.flow.layers import texture
+from winwin_mm.datasets.generated.flow_scenes import texture
 from winwin_mm.models.layers import apply_rope_2d
 from winwin_mm.models.losses import flow_valid_mask
 from winwin_mm.utils.checkpoint import mmengine_safe_globals

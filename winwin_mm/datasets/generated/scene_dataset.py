@@ -1,22 +1,20 @@
 """A generated segmentation dataset for the demo and the tests.
 
-The scenes (``synthetic_scenes.render_scene``) are written once as JPEG images
+The scenes (:func:`.scenes.render_scene`) are written once as JPEG images
 and PNG label maps, atomically (a temporary folder next to the target is
 renamed into place, so an interrupted run never leaves half a dataset), and
 then reused. Everything is deterministic by seed; image ``i`` of a split does
 not depend on how many images are generated.
 """
-import os
 import os.path as osp
 from typing import Optional, Tuple
 
 import numpy as np
-from mmengine.logging import print_log
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
-from .atomic_split import write_split
-from .synthetic_scenes import BDD100K_IDS, CLASSES, PALETTE, render_scene
+from .atomic_split import report_existing_split, write_split
+from .scenes import BDD100K_IDS, CLASSES, PALETTE, render_scene
 
 
 def _write_scenes(img_dir: str, ann_dir: str, split: str, num_images: int,
@@ -30,7 +28,7 @@ def _write_scenes(img_dir: str, ann_dir: str, split: str, num_images: int,
         ann_dir: Target folder of the ``.png`` label maps.
         split: Split name; part of the seed, so splits differ.
         num_images: Number of image / label pairs.
-        size: ``(width, height)`` in pixels.
+        size: ``(height, width)`` in pixels.
         seed: Base seed.
         label_ids: Label value written for each class of ``CLASSES``
             (e.g. the BDD100K ids); None writes the class indices.
@@ -38,12 +36,12 @@ def _write_scenes(img_dir: str, ann_dir: str, split: str, num_images: int,
     Returns:
         True when files were generated, False when they existed.
     """
-    width, height = size
+    height, width = size
     lut = np.full(256, 255, np.uint8)
     lut[:len(CLASSES)] = label_ids or range(len(CLASSES))
 
     def render(rng: np.random.Generator, i: int):
-        img, lab = render_scene(rng, width, height)
+        img, lab = render_scene(rng, height, width)
         return f'{split}_{i:06d}', img, lut[lab]
 
     return write_split(img_dir, ann_dir, split, num_images, seed, render,
@@ -53,7 +51,7 @@ def _write_scenes(img_dir: str, ann_dir: str, split: str, num_images: int,
 def generate_synthetic_scenes(root: str,
                               split: str = 'train',
                               num_images: int = 200,
-                              size: Tuple[int, int] = (640, 352),
+                              size: Tuple[int, int] = (352, 640),
                               seed: int = 0) -> Tuple[str, str]:
     """Write scenes as ``{root}/images/{split}/*.jpg`` and
     ``{root}/labels/{split}/*.png`` (class indices of ``CLASSES``), unless
@@ -63,7 +61,7 @@ def generate_synthetic_scenes(root: str,
         root: Dataset root.
         split: Split name (``'train'``, ``'val'``...).
         num_images: Number of image / label pairs.
-        size: ``(width, height)`` in pixels.
+        size: ``(height, width)`` in pixels.
         seed: Base seed.
 
     Returns:
@@ -78,7 +76,7 @@ def generate_synthetic_scenes(root: str,
 def generate_bdd100k_layout(root: str,
                             split: str = 'train',
                             num_images: int = 4,
-                            size: Tuple[int, int] = (1280, 720),
+                            size: Tuple[int, int] = (720, 1280),
                             seed: int = 0) -> Tuple[str, str]:
     """Write the same scenes in the real BDD100K layout, for mmseg's own
     ``BDD100KDataset``: ``{root}/images/10k/{split}/*.jpg`` and
@@ -90,7 +88,7 @@ def generate_bdd100k_layout(root: str,
         root: Dataset root (what ``data_root`` of the BDD100K config is).
         split: ``'train'`` or ``'val'``.
         num_images: Number of image / label pairs.
-        size: ``(width, height)`` in pixels; BDD100K is 1280x720.
+        size: ``(height, width)`` in pixels; BDD100K is ``(720, 1280)``.
         seed: Base seed.
 
     Returns:
@@ -116,7 +114,7 @@ class SyntheticSceneDataset(BaseSegDataset):
         split: Split name; selects ``images/{split}`` and ``labels/{split}``
             and enters the seed.
         num_images: Number of images generated for this split.
-        img_size: ``(width, height)`` of the generated images.
+        img_size: ``(height, width)`` of the generated images.
         seed: Base seed of the generation.
         data_prefix: Override of the image / label folders, relative to
             ``data_root``; generation writes there.
@@ -128,7 +126,7 @@ class SyntheticSceneDataset(BaseSegDataset):
                  data_root: str = 'data/synthetic_scenes',
                  split: str = 'train',
                  num_images: int = 200,
-                 img_size: Tuple[int, int] = (640, 352),
+                 img_size: Tuple[int, int] = (352, 640),
                  seed: int = 0,
                  data_prefix: Optional[dict] = None,
                  **kwargs) -> None:
@@ -139,11 +137,7 @@ class SyntheticSceneDataset(BaseSegDataset):
         if not _write_scenes(img_dir,
                              osp.join(data_root, data_prefix['seg_map_path']),
                              split, num_images, tuple(img_size), seed):
-            found = len([f for f in os.listdir(img_dir) if f.endswith('.jpg')])
-            if found != num_images:
-                print_log(f'{img_dir} holds {found} images, not {num_images}; '
-                          'using them as they are (delete the folder to '
-                          'regenerate)', logger='current', level=30)
+            report_existing_split(img_dir, num_images, tuple(img_size))
         kwargs.setdefault('img_suffix', '.jpg')
         kwargs.setdefault('seg_map_suffix', '.png')
         kwargs.setdefault('reduce_zero_label', False)

@@ -1,6 +1,6 @@
 """A generated depth dataset in the NYUv2 layout, for the demo and the tests.
 
-The rooms (``synthetic_rooms.render_room``, exact ray-cast depth) are written
+The rooms (:func:`.rooms.render_room`, exact ray-cast depth) are written
 once in the layout that mmseg's ``NYUDataset`` reads::
 
     {root}/images/{split}/{room_type}_{index:06d}.jpg
@@ -12,17 +12,15 @@ atomic (a temporary folder next to the target is renamed into place, as for
 the segmentation scenes), and everything is deterministic by seed: image
 ``i`` of a split does not depend on how many images are generated.
 """
-import os
 import os.path as osp
 from typing import Optional, Tuple
 
 import numpy as np
-from mmengine.logging import print_log
 from mmseg.datasets import NYUDataset
 from mmseg.registry import DATASETS
 
-from .atomic_split import write_split
-from .synthetic_rooms import depth_to_png16, render_room, room_type
+from .atomic_split import report_existing_split, write_split
+from .rooms import depth_to_png16, render_room, room_type
 
 
 def _write_rooms(img_dir: str, ann_dir: str, split: str, num_images: int,
@@ -35,17 +33,17 @@ def _write_rooms(img_dir: str, ann_dir: str, split: str, num_images: int,
         ann_dir: Target folder of the 16-bit ``.png`` depth maps.
         split: Split name; part of the seed, so splits differ.
         num_images: Number of image / depth pairs.
-        size: ``(width, height)`` in pixels.
+        size: ``(height, width)`` in pixels.
         seed: Base seed.
 
     Returns:
         True when files were generated, False when they existed.
     """
-    width, height = size
+    height, width = size
 
     def render(rng: np.random.Generator, i: int):
         name = f'{room_type(rng)}_{i:06d}'  # draws from rng before the room
-        img, depth = render_room(rng, width, height)
+        img, depth = render_room(rng, height, width)
         return name, img, depth_to_png16(depth)
 
     return write_split(img_dir, ann_dir, split, num_images, seed, render,
@@ -55,7 +53,7 @@ def _write_rooms(img_dir: str, ann_dir: str, split: str, num_images: int,
 def generate_nyu_layout(root: str,
                         split: str = 'train',
                         num_images: int = 4,
-                        size: Tuple[int, int] = (640, 480),
+                        size: Tuple[int, int] = (480, 640),
                         seed: int = 0) -> Tuple[str, str]:
     """Write rooms in mmseg's NYUv2 layout unless the split exists.
 
@@ -64,7 +62,7 @@ def generate_nyu_layout(root: str,
         split: ``'train'`` or ``'test'`` (mmseg's NYU config evaluates on
             ``test``); any name works.
         num_images: Number of image / depth pairs.
-        size: ``(width, height)`` in pixels; NYUv2 is 640x480.
+        size: ``(height, width)`` in pixels; NYUv2 is ``(480, 640)``.
         seed: Base seed.
 
     Returns:
@@ -89,7 +87,7 @@ class SyntheticNYUDataset(NYUDataset):
 
         train_dataloader = dict(dataset=dict(
             type='SyntheticNYUDataset', data_root='data/synthetic_nyu',
-            split='train', num_images=400, img_size=(640, 480),
+            split='train', num_images=400, img_size=(480, 640),
             pipeline=train_pipeline))
 
     Args:
@@ -97,7 +95,7 @@ class SyntheticNYUDataset(NYUDataset):
         split: Split name; selects ``images/{split}`` and
             ``annotations/{split}`` and enters the seed.
         num_images: Number of images generated for this split.
-        img_size: ``(width, height)`` of the generated images.
+        img_size: ``(height, width)`` of the generated images.
         seed: Base seed of the generation.
         data_prefix: Override of the image / depth folders, relative to
             ``data_root``; generation writes there.
@@ -108,7 +106,7 @@ class SyntheticNYUDataset(NYUDataset):
                  data_root: str = 'data/synthetic_nyu',
                  split: str = 'train',
                  num_images: int = 400,
-                 img_size: Tuple[int, int] = (640, 480),
+                 img_size: Tuple[int, int] = (480, 640),
                  seed: int = 0,
                  data_prefix: Optional[dict] = None,
                  **kwargs) -> None:
@@ -120,10 +118,6 @@ class SyntheticNYUDataset(NYUDataset):
                             osp.join(data_root,
                                      data_prefix['depth_map_path']), split,
                             num_images, tuple(img_size), seed):
-            found = len([f for f in os.listdir(img_dir) if f.endswith('.jpg')])
-            if found != num_images:
-                print_log(f'{img_dir} holds {found} images, not {num_images}; '
-                          'using them as they are (delete the folder to '
-                          'regenerate)', logger='current', level=30)
+            report_existing_split(img_dir, num_images, tuple(img_size))
         super().__init__(data_root=data_root, data_prefix=data_prefix,
                          **kwargs)

@@ -1,11 +1,12 @@
 """Write a generated dataset split atomically and deterministically.
 
-Shared by the generated segmentation scenes and depth rooms: both folders of
-a split are filled inside one temporary folder next to the targets, then
-renamed into place (annotations first, images last), so an existing image
-folder always means a complete split and an interrupted run leaves nothing.
-Image ``i`` gets its own generator seeded from ``(seed, split, i)``, so it
-does not depend on how many images are generated.
+Shared by the generated segmentation scenes and depth rooms (the flow
+scenes use :func:`_rename_dir` only): both folders of a split are filled
+inside one temporary folder next to the targets, then renamed into place
+(annotations first, images last), so an existing image folder always means
+a complete split and an interrupted run leaves nothing. Image ``i`` gets its
+own generator seeded from ``(seed, split, i)``, so it does not depend on how
+many images are generated.
 """
 import os
 import os.path as osp
@@ -65,6 +66,32 @@ def write_split(img_dir: str, ann_dir: str, split: str, num_images: int,
     print_log(f'generated {num_images} {what} in {time.time() - start:.1f} s',
               logger='current')
     return True
+
+
+def report_existing_split(img_dir: str, num_images: int,
+                          size: Tuple[int, int]) -> None:
+    """Warn when a split that is reused, not generated, differs from what
+    was asked for: another number of images, or images of another size
+    (e.g. a size given as ``(width, height)``; sizes are ``(height,
+    width)``). The files are used as they are.
+
+    Args:
+        img_dir: The existing folder of ``.jpg`` images.
+        num_images: The number of images asked for.
+        size: The ``(height, width)`` asked for.
+    """
+    names = sorted(f for f in os.listdir(img_dir) if f.endswith('.jpg'))
+    keep = 'using them as they are (delete the folder to regenerate)'
+    if len(names) != num_images:
+        print_log(f'{img_dir} holds {len(names)} images, not {num_images}; '
+                  f'{keep}', logger='current', level=30)
+    if not names:
+        return
+    found = cv2.imread(osp.join(img_dir, names[0])).shape[:2]  # H, W
+    if tuple(found) != tuple(size):
+        print_log(f'{img_dir} holds images of (height, width) = '
+                  f'{tuple(found)}, not {tuple(size)} (sizes are (height, '
+                  f'width)); {keep}', logger='current', level=30)
 
 
 def _rename_dir(src: str, dst: str) -> None:

@@ -2,7 +2,7 @@
 and the tests.
 
 Scenes of textured layers with known affine motion
-(:mod:`winwin_mm.datasets.flow.layers`) are written once as::
+(:mod:`.flow_scenes`) are written once as::
 
     {root}/training/clean/SCENE/frame_XXXX.png     # frames 1..F
     {root}/training/final/SCENE/frame_XXXX.png     # blurred, graded, noisy
@@ -33,14 +33,14 @@ import numpy as np
 from mmengine.logging import print_log
 
 from mmseg.registry import DATASETS
+from ..flow.base import StrOrSeq
+from ..flow.io import write_flow
+from ..flow.sintel import SintelDataset
 from .atomic_split import _rename_dir
-from .flow.base import StrOrSeq
-from .flow.io import write_flow
-from .flow.layers import final_pass, render_sequence
-from .flow.sintel import SintelDataset
+from .flow_scenes import final_pass, render_sequence
 
 VAL_SCENES = ('temple_2', 'temple_3')  # Sintel's subval (CroCo-Flow)
-# Bump whenever a change to the renderer (winwin_mm/datasets/flow/layers.py)
+# Bump whenever a change to the renderer (generated/flow_scenes.py)
 # or to write_scene alters what a seed produces. 1: folders without
 # generator.json (before 2026-12-02; the textures changed on 2026-11-29).
 # 3: textures detailed at token scale, no stripes, larger motions (median

@@ -161,9 +161,14 @@ def _sign(img, lab, rng, cx: float, yb: float, h: float) -> None:
               _jitter(rng, (230, 200, 40), 20), SIGN)
 
 
-def render_scene(rng: np.random.Generator, width: int,
-                 height: int) -> Tuple[np.ndarray, np.ndarray]:
+def render_scene(rng: np.random.Generator, height: int,
+                 width: int) -> Tuple[np.ndarray, np.ndarray]:
     """Draw one scene.
+
+    Args:
+        rng: Source of all randomness (one generator per image).
+        height: Image height H in pixels.
+        width: Image width W in pixels.
 
     Returns:
         A BGR uint8 image ``(H, W, 3)`` and a uint8 label map ``(H, W)`` of

@@ -139,14 +139,14 @@ def _build_room(rng: np.random.Generator) -> dict:
                 exposure=rng.uniform(0.8, 1.2))
 
 
-def render_room(rng: np.random.Generator, width: int,
-                height: int) -> Tuple[np.ndarray, np.ndarray]:
+def render_room(rng: np.random.Generator, height: int,
+                width: int) -> Tuple[np.ndarray, np.ndarray]:
     """Draw one room.
 
     Args:
         rng: Source of all randomness (one generator per image).
-        width: Image width in pixels.
-        height: Image height in pixels.
+        height: Image height H in pixels.
+        width: Image width W in pixels.
 
     Returns:
         A BGR uint8 image ``(H, W, 3)`` and a float32 depth map ``(H, W)`` in
