@@ -97,6 +97,10 @@ def test_forward_passes_and_log_parsing():
     slide = SETTINGS['crop7'].path('crop7-test-slide')
     # 112-px tiles, stride 56 on 320x176: 3 rows x 5 columns.
     assert slide_passes(slide) == 15
+    # img_size is (H, W) = (176, 320): 112x160 tiles, stride 56x80, give
+    # 3 rows x 3 columns (read as (W, H) it would be 5 x 2).
+    assert slide_passes(slide, ['model.test_cfg.crop_size=[112,160]',
+                                'model.test_cfg.stride=[56,80]']) == 9
     assert slide_passes(SETTINGS['crop7'].path()) == 1
     log = ('Iter(val) [40/40]    aAcc: 50.0000  mIoU: 20.5000  mAcc: 30.0\n'
            'Iter(test) [2/2]    aAcc: 51.0000  mIoU: 21.2500  mAcc: 31.0\n')

@@ -66,7 +66,7 @@ def slide_passes(config: str, options: Sequence[str] = ()) -> int:
     test_cfg = cfg.model.get('test_cfg', {})
     if test_cfg.get('mode', 'whole') != 'slide':
         return 1
-    w, h = cfg.test_dataloader.dataset.img_size
+    h, w = cfg.test_dataloader.dataset.img_size  # (H, W)
     (hc, wc), (hs, ws) = test_cfg.crop_size, test_cfg.stride
     rows = max(h - hc + hs - 1, 0) // hs + 1
     cols = max(w - wc + ws - 1, 0) // ws + 1
