@@ -19,7 +19,6 @@ from mmengine.runner import Runner  # noqa: E402
 
 import winwin_mm  # noqa: E402,F401  (registers the components)
 from winwin_mm.utils.config import load_run_config  # noqa: E402
-from winwin_mm.utils.checkpoint import mmengine_safe_globals  # noqa: E402
 from winwin_mm.utils.data_guard import ensure_checked_datasets  # noqa: E402
 from winwin_mm.utils.distributed import setup_cpu_distributed  # noqa: E402
 from winwin_mm.utils.strict_load import (  # noqa: E402
@@ -110,8 +109,8 @@ def main() -> None:
         runner.logger.error(str(e))
         sys.exit(f'error: {e}')
     runner.logger.info(f'Load checkpoint from {args.checkpoint}')
-    with mmengine_safe_globals():
-        runner.test()
+    runner.test()
+
 
 if __name__ == '__main__':
     main()

@@ -3,6 +3,14 @@
     python tools/train.py configs/winwin/vitb_2win22_bdd.py
     python tools/train.py CONFIG --resume            # latest in work dir
     python tools/train.py CONFIG --resume PATH.pth   # a given checkpoint
+
+The checkpoint guarantees (safe-loader files, atomic writes, random states
+restored on resume) come from the config (configs/_base_/default_runtime.py),
+so mmsegmentation's own tools/train.py gives them too. This tool adds what a
+config cannot declare: datasets wrapped in CheckedDataset (a corrupt sample
+names its file; skip_unreadable=True on the dataset skips it), a one-line
+error for a truncated --resume file, and gloo process groups for torchrun on
+machines without CUDA.
 """
 import argparse
 import logging
@@ -18,9 +26,6 @@ from mmengine.runner import Runner  # noqa: E402
 
 import winwin_mm  # noqa: E402,F401  (registers the components)
 from winwin_mm.utils.config import load_run_config  # noqa: E402
-from winwin_mm.utils.checkpoint import (  # noqa: E402
-    ensure_atomic_checkpoint_hook, ensure_safe_checkpoint_hook,
-    mmengine_safe_globals)
 from winwin_mm.utils.data_guard import ensure_checked_datasets  # noqa: E402
 from winwin_mm.utils.distributed import setup_cpu_distributed  # noqa: E402
 from winwin_mm.utils.strict_load import (  # noqa: E402
@@ -72,19 +77,10 @@ def main() -> None:
         except CheckpointFileError as e:
             sys.exit(f'error: {e}')
 
-    # Checkpoints hold only what the safe loader accepts (plus HistoryBuffer,
-    # allowed explicitly below) so that --resume and tools/test.py work with
-    # torch.load(weights_only=True).
-    ensure_safe_checkpoint_hook(cfg)
-    # Checkpoints are written to a temporary file and renamed, and
-    # last_checkpoint after them: --resume never sees a half-written file.
-    ensure_atomic_checkpoint_hook(cfg)
     # A corrupt sample names its file and index (or is skipped, on request).
     ensure_checked_datasets(cfg)
     setup_cpu_distributed(cfg)  # torchrun on CPU: gloo
-    runner = Runner.from_cfg(cfg)
-    with mmengine_safe_globals():
-        runner.train()
+    Runner.from_cfg(cfg).train()
 
 
 if __name__ == '__main__':

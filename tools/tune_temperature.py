@@ -31,10 +31,8 @@ from winwin_mm.engine.temperature import (  # noqa: E402
     set_temperature, temperature_buffer_names, temperature_modules,
     training_data_samples, tune_temperature)
 from winwin_mm.models.utils import NoTemperatureError  # noqa: E402
-from winwin_mm.engine.hooks.atomic_checkpoint_hook import (  # noqa: E402
-    TMP_SUFFIX, publish)
-from winwin_mm.engine.hooks.safe_checkpoint_hook import (  # noqa: E402
-    to_safe_types)
+from winwin_mm.utils.checkpoint import (  # noqa: E402
+    TMP_SUFFIX, publish, to_safe_types)
 from winwin_mm.utils.config import load_run_config  # noqa: E402
 from winwin_mm.utils.data_guard import ensure_checked_datasets  # noqa: E402
 from winwin_mm.utils.strict_load import (  # noqa: E402

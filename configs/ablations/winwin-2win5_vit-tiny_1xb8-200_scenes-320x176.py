@@ -9,8 +9,14 @@ _base_ = [
     '../_base_/models/winwin_vit-tiny_convnext_scenes.py',
     '../_base_/datasets/synthetic_scenes_winwin.py',
     '../_base_/schedules/adamw_scratch_cosine_200.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
+# One checkpoint at the end; TrainTimeHook writes train_time.json (the time
+# of the training iterations alone) for tools/ablation.py.
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(interval={{_base_.max_iters}}, max_keep_ckpts=1),
+    train_time=dict(type='TrainTimeHook'))
 custom_hooks = [
     dict(type='TemperatureTuningHook', mode='search', num_images=20,
          grid=(0.8, 2.0, 0.02)),

@@ -4,10 +4,8 @@
 _base_ = [
     'mmseg::_base_/models/upernet_swin.py',
     'mmseg::_base_/datasets/bdd100k.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['winwin_mm'], allow_failed_imports=False)
 
 # Official Iwin-T ImageNet-1k checkpoint (224 px), saved under this name; see
 # docs/iwin.md. Its classifier (head, final norm) is dropped on loading.
@@ -51,7 +49,6 @@ test_dataloader = val_dataloader
 
 # AdamW as in mmseg's Swin/UPerNet configs; no weight decay on norms.
 optim_wrapper = dict(
-    _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=6e-5, betas=(0.9, 0.999),
                    weight_decay=0.01),
@@ -62,3 +59,8 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=80000,
          by_epoch=False),
 ]
+# mmseg's 80k schedule: validation and a checkpoint every 8k iterations.
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(checkpoint=dict(interval=8000))

@@ -10,10 +10,11 @@
 _base_ = [
     '../_base_/models/winwin_vit-b16_convnext.py',
     '../_base_/datasets/bdd100k_winwin.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/schedules/adamw_ld075_cosine_87k.py',
 ]
-custom_imports = dict(imports=['winwin_mm'], allow_failed_imports=False)
+# Checkpoint hook (SafeCheckpointHook) from the runtime; its schedule here.
+default_hooks = dict(checkpoint=dict(interval=8750, max_keep_ckpts=3))
 
 # Official Iwin-T ImageNet-1k checkpoint; see docs/iwin.md.
 checkpoint_file = 'checkpoints/iwin_tiny_patch4_window7_224.pth'

@@ -6,9 +6,13 @@
 _base_ = [
     '../_base_/models/winwin_vit-b16_convnext_depth.py',
     '../_base_/datasets/nyu_winwin.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/schedules/adamw_ld075_cosine_25k.py',
 ]
+# Checkpoint hook (SafeCheckpointHook) from the runtime; its schedule here.
+default_hooks = dict(
+    checkpoint=dict(interval=2500, max_keep_ckpts=3, save_best='rmse',
+                    rule='less'))
 
 # Softmax temperature tuned after training on 700 full-resolution training
 # images (paper Appendix E / F.1), saved in the last checkpoint.

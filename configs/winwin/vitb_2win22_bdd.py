@@ -4,9 +4,11 @@
 _base_ = [
     '../_base_/models/winwin_vit-b16_convnext.py',
     '../_base_/datasets/bdd100k_winwin.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/schedules/adamw_ld075_cosine_87k.py',
 ]
+# Checkpoint hook (SafeCheckpointHook) from the runtime; its schedule here.
+default_hooks = dict(checkpoint=dict(interval=8750, max_keep_ckpts=3))
 
 # After training, before the last checkpoint and the final evaluation: tune
 # the attention temperature on 700 full-resolution training images (paper

@@ -12,9 +12,14 @@
 _base_ = [
     '../_base_/models/winwin_crocoflow_vit-b16.py',
     '../_base_/datasets/sintel_flow_winwin.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/schedules/adamw_flow_cosine_100k.py',
 ]
+# Checkpoint hook (SafeCheckpointHook) from the runtime; its schedule here.
+default_hooks = dict(
+    checkpoint=dict(interval=10000, max_keep_ckpts=3, save_best='EPE',
+                    rule='less'),
+    visualization=dict(type='FlowVisualizationHook'))
 # Pictures of tools/test.py --show-dir: frame 1 | GT | prediction | error.
 visualizer = dict(type='FlowLocalVisualizer',
                   vis_backends=[dict(type='LocalVisBackend')],

@@ -15,7 +15,7 @@
 # token's match in frame 2 to the head's flow (MatchingFlowReadout).
 _base_ = [
     '../_base_/models/winwin_crocoflow_vit-b16.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
 dataset_type = 'SyntheticFlowDataset'
 data_root = 'data/synthetic_flow'
@@ -95,8 +95,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                    interval=max_iters, max_keep_ckpts=1),
+    checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='FlowVisualizationHook'))
 randomness = dict(seed=0)

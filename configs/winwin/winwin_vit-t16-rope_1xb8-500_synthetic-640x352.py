@@ -6,7 +6,7 @@
 # into data/synthetic_scenes (deterministic by seed).
 _base_ = [
     '../_base_/models/winwin_vit-b16_convnext.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
 dataset_type = 'SyntheticSceneDataset'
 data_root = 'data/synthetic_scenes'
@@ -32,7 +32,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
-                 num_images=200, img_size=(352, 640), seed=0,  # (H, W)
+                 num_images=200, img_size=(640, 352), seed=0,
                  pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
@@ -40,7 +40,7 @@ val_dataloader = dict(
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, split='val',
-                 num_images=40, img_size=(352, 640), seed=0,  # (H, W)
+                 num_images=40, img_size=(640, 352), seed=0,
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
@@ -85,8 +85,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                    interval=max_iters, max_keep_ckpts=1),
+    checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 randomness = dict(seed=0)

@@ -59,8 +59,9 @@ def _first_line(e: BaseException) -> str:
 
 
 def read_checkpoint(path: str) -> dict:
-    """``torch.load`` with the safe loader (and the mmengine types our
-    checkpoints hold), turning every failure into one line naming the file.
+    """``torch.load`` with the safe loader, turning every failure into one
+    line naming the file. ``HistoryBuffer`` is allowed for checkpoints
+    written before ``SafeCheckpointHook`` stored the buffers as dicts.
 
     Args:
         path: checkpoint file.

@@ -2,7 +2,6 @@
 # ViT-B/16 RoPE encoder shared by both frames + CroCo v2 Base decoder
 # (768 dims, 12 blocks, 12 heads) + CroCo's DPT head regressing (u, v, c).
 # DPT hooks [11, 15, 19, 23] = last encoder block + decoder blocks 3, 7, 11.
-custom_imports = dict(imports=['winwin_mm'], allow_failed_imports=False)
 model = dict(
     type='WinWinFlowEstimator',
     data_preprocessor=dict(type='FlowDataPreProcessor', size_divisor=16),

@@ -1,5 +1,4 @@
 # Win-Win segmentor: RoPE ViT-B/16 (CroCo v2 weights) + ConvNeXt head.
-custom_imports = dict(imports=['winwin_mm'], allow_failed_imports=False)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     # ImageNet mean/std on [0, 255] images (= on [0, 1]), as CroCo.

@@ -19,11 +19,3 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=100000,
                  val_interval=10000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10000,
-                    max_keep_ckpts=3, save_best='EPE', rule='less'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='FlowVisualizationHook'))

@@ -12,6 +12,3 @@ param_scheduler = [
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=25000,
                  val_interval=2500)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2500,
-                    max_keep_ckpts=3, save_best='rmse', rule='less'))
