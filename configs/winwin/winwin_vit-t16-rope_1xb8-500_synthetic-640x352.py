@@ -32,7 +32,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
-                 num_images=200, img_size=(640, 352), seed=0,
+                 num_images=200, img_size=(352, 640), seed=0,  # (H, W)
                  pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
@@ -40,7 +40,7 @@ val_dataloader = dict(
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, split='val',
-                 num_images=40, img_size=(640, 352), seed=0,
+                 num_images=40, img_size=(352, 640), seed=0,  # (H, W)
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
