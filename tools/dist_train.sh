@@ -3,8 +3,8 @@
 # per GPU, or per CPU worker on a machine without CUDA (gloo backend):
 #   bash tools/dist_train.sh CONFIG NPROC [train.py args]
 # Multi-node: run it on every node with NNODES, NODE_RANK, MASTER_ADDR and
-# PORT set (see the README, "Multi-node training"). PYTHON picks the
-# interpreter (default: python on PATH, e.g. .venv/bin/python).
+# PORT set (see docs/multi_node.md). PYTHON picks the interpreter (default:
+# python on PATH, e.g. .venv/bin/python).
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
