@@ -4,7 +4,7 @@
 # hidden tokens of frame 1 from its visible tokens and the whole frame 2
 # (random 192x256 crops of both frames). No flow label is used.
 # winwin-flow-cvc_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py starts the
-# flow model from this checkpoint (README "Flow demo": measured; not yet the
+# flow model from this checkpoint (docs/flow_demo.md: measured; not yet the
 # demo's default).
 # The flow demo's data, optimiser and hooks; another model, crops, a shorter
 # schedule and no validation.

@@ -1,6 +1,6 @@
 # The flow demo's earlier model (plain 16x16 patches, no matching readout)
-# started from cross-view completion instead of from scratch (README "Flow
-# demo", history: measured on the earlier generated scenes). First:
+# started from cross-view completion instead of from scratch (see
+# docs/flow_demo.md for the model the demo uses now). First:
 #   python tools/train.py \
 #       configs/winwin/cvc-pretrain_vit-t16-rope_1xb8-400_synthetic-flow-256x384.py \
 #       --work-dir work_dirs/cvc_pretrain

@@ -9,7 +9,7 @@
 # CroCo-Flow tiling). The dataset (textured layers with known affine motion,
 # occlusions) is generated on first use into data/synthetic_flow.
 # Two additions to CroCo-Flow make this small model learn flow in minutes
-# (README "Flow demo" has what each changes): each token's embedding reads
+# (docs/flow_demo.md has what each changes): each token's embedding reads
 # the 64x64 pixels around its 16x16 patch (patch_kernel_size), and a
 # matching readout with its own loss adds the offset of each frame-1
 # token's match in frame 2 to the head's flow (MatchingFlowReadout).
@@ -66,7 +66,7 @@ model = dict(
                      layer_dims=(16, 32, 48, 64), last_dim=16),
     # Matches within 3 tokens (48 px) of each frame-1 token; the matching
     # loss keeps the features apart (through the flow loss alone they
-    # collapsed, README "Flow demo").
+    # collapsed, docs/flow_demo.md).
     matching=dict(type='MatchingFlowReadout', in_channels=enc, radius=3,
                   loss_weight=1.0),
     # CroCo-Flow tiling baseline (the demo runs it too):

@@ -8,8 +8,7 @@
 # window of frame 2 and flow-guided frame-2 windows are meant to bring them
 # back. Why upscaled scenes rather than generated 512x768 ones: the
 # generator's motions do not grow with the frame (512x768 scenes have a
-# median motion of about 1 token, README "Window sampling for two
-# frames"). The matching readout looks 6 tokens (96 px) around each token
+# median motion of about 1 token, docs/flow_window_study.md). The matching readout looks 6 tokens (96 px) around each token
 # instead of 3, so that motions of this size can be matched at all.
 _base_ = ['./winwin-flow_vit-t16-rope_1xb4-600_synthetic-flow-256x384.py']
 

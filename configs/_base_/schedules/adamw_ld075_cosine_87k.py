@@ -7,7 +7,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     # fused: one kernel for all parameters instead of a loop of element-wise
     # ops per tensor (same update; on 2 CPU cores 0.12 s instead of 0.35 s
-    # per ViT-B step with this layer-decay's 188 groups, README Performance).
+    # per ViT-B step with this layer-decay's 188 groups, docs/benchmark.md).
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999),
                    weight_decay=0.05, fused=True),
     # mmpretrain's constructor reads model.get_layer_depth(); norms, biases
