@@ -109,6 +109,7 @@ def test_forward_passes_and_log_parsing():
     assert read_metrics(log, 'val')['mIoU'] == 20.5
 
 
+@pytest.mark.slow
 def test_micro_study_runs_writes_its_table_and_resumes(tmp_path, capsys):
     tool = _tool()
     work = tmp_path / 'study'

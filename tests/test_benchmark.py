@@ -40,6 +40,7 @@ def quick_run(tmp_path_factory):
         return json.load(f), log, out
 
 
+@pytest.mark.slow
 def test_every_case_runs_with_every_field(quick_run):
     report, log, out = quick_run
     cases = {c['name']: c for c in report['cases']}
@@ -183,6 +184,7 @@ def test_bf16_training_step_on_cpu_backpropagates():
                for p in model.backbone.parameters())
 
 
+@pytest.mark.slow
 def test_paired_timing_alternates_two_processes():
     """Each round times one step of each case in its own process; the
     ratios are the per-round quotients and the table reports them."""
@@ -257,6 +259,7 @@ print((current_rss() - r0) / 2**20)
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('mode', ['default', 'returned'])
 def test_memory_run_counts_no_freed_memory(mode):
     # The CPU memory run returns freed blocks to the OS (allocator.py);

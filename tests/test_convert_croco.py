@@ -41,6 +41,7 @@ def _convert(src, dst):
          str(src), str(dst)], capture_output=True, text=True, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_converted_checkpoint_loads_through_init_cfg(tmp_path):
     croco = torch.load(FIXTURE, weights_only=True)
     src, dst = tmp_path / 'croco.pth', tmp_path / 'out' / 'converted.pth'
@@ -75,6 +76,7 @@ def test_converted_checkpoint_loads_through_init_cfg(tmp_path):
     torch.testing.assert_close(win, croco['window_output'], atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_converter_rejects_a_non_croco_file(tmp_path):
     src = tmp_path / 'other.pth'
     torch.save(dict(model={'backbone.conv.weight': torch.zeros(1)}), src)

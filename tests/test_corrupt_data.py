@@ -109,6 +109,7 @@ def test_skip_unreadable_warns_and_counts(tmp_path, monkeypatch):
         dataset[1]
 
 
+@pytest.mark.slow
 def test_training_stops_or_skips_and_reports(tmp_path):
     """Through tools/train.py: the default stops at the corrupt image with
     its name and index; skip_unreadable=True in the dataset config trains

@@ -94,6 +94,7 @@ def test_bad_mask_ratio_and_parts_are_refused():
             num_layers=1, num_heads=2)))
 
 
+@pytest.mark.slow
 def test_pretrain_then_flow_model_starts_from_it(tmp_path):
     """tools/train.py on the pretraining config (shrunk), then the flow
     model of the fine-tuning config initialises its encoder and decoder

@@ -54,6 +54,7 @@ def _differences(a: dict, b: dict) -> list:
             if b[k].norm() > 0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('task', sorted(TASKS))
 def test_ddp_step_equals_single_process_step(ddp_results, task):
     build, batch = TASKS[task]
@@ -91,6 +92,7 @@ def bdd_root(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_dist_train_sh_on_cpu(bdd_root, tmp_path):
     """2 processes through tools/dist_train.sh: train 2 iterations, save
     one checkpoint, evaluate."""

@@ -35,6 +35,7 @@ def nyu_root(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_train_then_test_whole_and_slide(nyu_root, tmp_path):
     work = tmp_path / 'work'
     opts = _options(nyu_root)

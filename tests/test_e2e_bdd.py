@@ -24,6 +24,7 @@ def bdd_root(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_train_resume_test(bdd_root, tmp_path):
     work = tmp_path / 'work'
     train = osp.join(ROOT, 'tools', 'train.py')

@@ -76,6 +76,7 @@ def _weights(path) -> dict:
     return torch.load(path, weights_only=True)['state_dict']
 
 
+@pytest.mark.slow
 def test_killed_while_saving_resumes_to_the_same_result(bdd_root, tmp_path):
     plain = tmp_path / 'plain'
     proc = _train(_config(tmp_path, '[]'), plain, bdd_root)

@@ -52,6 +52,7 @@ def sintel_tree(root, scenes=('alley_1', 'temple_2', 'temple_3')):
     touch(root, *[f'test/clean/market_1/frame_{i:04d}.png' for i in (1, 2, 3)])
 
 
+@pytest.mark.slow
 def test_sintel_splits(tmp_path):
     sintel_tree(tmp_path)
     train = SintelDataset(str(tmp_path), split='train')
@@ -173,6 +174,7 @@ def test_flying_things_directions_and_cameras(tmp_path):
 # ----------------------------------------------------------------- KITTI
 
 
+@pytest.mark.slow
 def test_kitti_2015_pairs_and_subsplits(tmp_path):
     for i in range(12):
         touch(tmp_path, f'training/image_2/{i:06d}_10.png',
@@ -232,6 +234,7 @@ def spring_tree(root, scenes=('0001', '0041')):
                   for i in (1, 2)])
 
 
+@pytest.mark.slow
 def test_spring_splits_and_directions(tmp_path):
     spring_tree(tmp_path)
     train = SpringDataset(str(tmp_path))  # the right camera is missing

@@ -95,6 +95,7 @@ def tiny_options(roots, max_iters: int):
     return opts
 
 
+@pytest.mark.slow
 def test_flow_train_resume_test(flow_roots, tmp_path):
     work = tmp_path / 'work'
     train = osp.join(ROOT, 'tools', 'train.py')

@@ -58,6 +58,7 @@ def _model(**kwargs):
 
 
 # ------------------------------------------------------------------ parity
+@pytest.mark.slow
 def test_converted_crocoflow_matches_the_fixture(tmp_path):
     fx = torch.load(FIXTURE, weights_only=True)
     src, dst = tmp_path / 'crocoflow.pth', tmp_path / 'converted.pth'
@@ -85,6 +86,7 @@ def test_converted_crocoflow_matches_the_fixture(tmp_path):
     torch.testing.assert_close(out, fx['output'], atol=1e-4, rtol=0)
 
 
+@pytest.mark.slow
 def test_pretrained_decoder_loads_through_init_cfg(tmp_path):
     """A CroCo v2 conversion's decoder_state_dict initialises the decoder."""
     fx = torch.load(FIXTURE, weights_only=True)
@@ -327,6 +329,7 @@ def test_tile_mode_predicts_with_the_model():
 
 
 # -------------------------------------------------------------- odd sizes
+@pytest.mark.slow
 def test_full_hd_pair_runs_in_one_pass_and_is_cropped_back():
     model = _model(enc=(32, 1, 2), dec=(16, 3, 2)).eval()
     calls = []

@@ -1,6 +1,7 @@
 """tools/analysis/flow_probe.py: its translation pairs are what they claim,
 the token-matching reference is right on a hand-made pair, and the probes
 run on the flow demo config (shrunk)."""
+import pytest
 import glob
 import importlib.util
 import json
@@ -45,6 +46,7 @@ def test_translation_pairs_move_every_pixel_by_the_flow():
     assert len(seen) > 1
 
 
+@pytest.mark.slow
 def test_the_probes_run_on_the_demo_config(tmp_path):
     tiny = [f'val_dataloader.dataset.data_root={tmp_path}',
             'val_dataloader.dataset.num_train_scenes=0',
@@ -105,6 +107,7 @@ def test_pixel_token_flow_finds_a_whole_token_shift():
                - 34 ** 0.5) < 1e-4
 
 
+@pytest.mark.slow
 def test_zero_probe_scores_a_zero_prediction_with_the_flow_metric(tmp_path):
     out = _run('tools/analysis/flow_probe.py', 'zero', DEMO, '--cfg-options',
                f'val_dataloader.dataset.data_root={tmp_path}',

@@ -78,6 +78,7 @@ def installed(tmp_path_factory):
     return target
 
 
+@pytest.mark.slow
 def test_the_installed_package_holds_every_file(installed):
     # Every subpackage and every data file of winwin_mm/ is installed.
     missing = _package_files(PACKAGE) - _package_files(
@@ -88,6 +89,7 @@ def test_the_installed_package_holds_every_file(installed):
     assert not {'tools', 'tests', 'configs'} & set(os.listdir(installed))
 
 
+@pytest.mark.slow
 def test_installed_package_imports_elsewhere_and_builds_the_configs(
         installed, tmp_path):
     elsewhere = tmp_path / 'elsewhere'
@@ -150,6 +152,7 @@ def test_every_import_is_declared(installed):
     assert not undeclared, f'imported, not in setup.py: {undeclared}'
 
 
+@pytest.mark.slow
 def test_pip_check_is_clean():
     proc = subprocess.run([sys.executable, '-m', 'pip',
                            '--disable-pip-version-check', 'check'],

@@ -120,6 +120,7 @@ def _mmseg_tool(tool: str, *args: str) -> str:
     return out
 
 
+@pytest.mark.slow
 def test_mmseg_train_resume_test(tmp_path):
     data, work = tmp_path / 'data', tmp_path / 'work'
     _mmseg_tool('train.py', DEMO, '--work-dir', str(work), '--cfg-options',

@@ -172,6 +172,7 @@ def _metrics(log: str, mode: str) -> dict:
         r'([\w.+-]+): (-?[0-9.]+(?:e-?\d+)?|nan)', line[-1])}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', list(FLOW_CASES))
 def test_flow_at_the_benchmark_size(name, tmp_path):
     (H, W), *_, num_val = FLOW_CASES[name]
@@ -224,6 +225,7 @@ def _png_shapes(folder):
             for p in folder.rglob('*.png')}
 
 
+@pytest.mark.slow
 def test_segmentation_at_375x500(tmp_path):
     root = tmp_path / 'bdd100k'
     generate_bdd100k_layout(str(root), 'train', 2, (375, 500), 0)
@@ -254,6 +256,7 @@ def test_segmentation_at_375x500(tmp_path):
     assert 0 <= _metrics(log, 'test')['mIoU'] <= 100
 
 
+@pytest.mark.slow
 def test_depth_at_481x641(tmp_path):
     root = tmp_path / 'nyu'
     generate_nyu_layout(str(root), 'train', 2, (481, 641), 0)

@@ -2,6 +2,7 @@
 RoPE tables in the AMP dtype, torch.compile with windows of changing size."""
 from unittest import mock
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -66,6 +67,7 @@ def test_rope_tables_follow_the_autocast_dtype():
     assert torch.isfinite(out).all()
 
 
+@pytest.mark.slow
 def test_compile_with_windows_of_changing_size():
     # Dynamo traces the model (graph breaks at the window bookkeeping);
     # windows of a new size recompile once, with dynamic shapes after that.
@@ -83,6 +85,7 @@ def test_compile_with_windows_of_changing_size():
         torch.testing.assert_close(compiled(img)[-1], model(img)[-1])
 
 
+@pytest.mark.slow
 def test_compiled_train_step_with_changing_windows():
     # What mmengine does for ``compile=True`` (torch.compile(model.train_step))
     # on a tiny Win-Win segmentor, windows changing size between steps.

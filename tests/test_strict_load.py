@@ -65,6 +65,7 @@ def _save(model, path, **extra) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('task', sorted(CASES))
 def test_init_model_strict(tmp_path, task):
     config, options = CASES[task]
@@ -134,6 +135,7 @@ def bdd_root(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_tools_refuse_a_checkpoint_of_another_model(bdd_root, tmp_path):
     """tools/test.py and tools/tune_temperature.py: non-zero exit, the first
     offending keys, no metrics, predictions or tuned checkpoint written;

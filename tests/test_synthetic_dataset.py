@@ -82,6 +82,7 @@ def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
     assert len(os.listdir(img_dir)) == 5
 
 
+@pytest.mark.slow
 def test_dataset_generates_on_first_use(tmp_path):
     root = str(tmp_path / 'synthetic')
     pipeline = LOAD + [dict(type='PackSegInputs')]
@@ -117,6 +118,7 @@ def test_bdd100k_layout_loads_in_mmseg(tmp_path):
     assert {0, 10, 13} <= values  # road, sky, car
 
 
+@pytest.mark.slow
 def test_a_reused_split_that_differs_is_reported(tmp_path, monkeypatch):
     """A split that exists is used as it is; another number of images or
     another size (e.g. given as (width, height)) is reported, the same

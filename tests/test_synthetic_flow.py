@@ -72,6 +72,7 @@ def test_flow_magnitudes_cover_the_ranges():
         assert ((mags >= lo) & (mags < hi)).mean() > 0.003, (lo, hi)
 
 
+@pytest.mark.slow
 def test_layout_and_sintel_splits(tmp_path):
     root = str(tmp_path / 'flow')
     assert generate_sintel_layout(root, num_train_scenes=2, num_val_scenes=2,
@@ -137,6 +138,7 @@ def test_generator_cleans_up_after_a_failure(tmp_path, monkeypatch):
     assert os.listdir(root) == []  # no training/, no temporary folder
 
 
+@pytest.mark.slow
 def test_synthetic_flow_dataset_generates_on_first_use(tmp_path):
     root = str(tmp_path / 'synthetic_flow')
     cfg = dict(type='SyntheticFlowDataset', data_root=root, split='subval',
@@ -153,6 +155,7 @@ def test_synthetic_flow_dataset_generates_on_first_use(tmp_path):
         generate_sintel_layout(str(tmp_path / 'x'), 1, 3)
 
 
+@pytest.mark.slow
 def test_a_folder_from_another_generator_or_settings_is_reported(
         tmp_path, monkeypatch):
     """generator.json records the version and the per-scene settings; a

@@ -210,6 +210,7 @@ def loader(trained):
     return build_full_resolution_dataloader(cfg.train_dataloader, 3, 2)
 
 
+@pytest.mark.slow
 def test_full_resolution_loader_whole_training_images(loader):
     assert len(loader.dataset) == 3
     assert list(loader.dataset.indices) == [0, 2, 3]  # spread evenly

@@ -55,6 +55,7 @@ def run(tmp_path_factory):
     return dict(root=root, work=work, log=log, config=str(config))
 
 
+@pytest.mark.slow
 def test_hook_tunes_before_last_checkpoint_and_final_val(run):
     work, log = run['work'], run['log']
     report = json.loads((work / 'temperature' / 'temperature.json')
@@ -81,6 +82,7 @@ def test_hook_tunes_before_last_checkpoint_and_final_val(run):
         assert torch.equal(t, torch.ones(2))  # untouched before the end
 
 
+@pytest.mark.slow
 def test_test_py_uses_the_checkpoint_temperature(run, tmp_path):
     """Same weights, different temperature buffers -> different metrics.
     The attention weights are scaled up first: in a 4-iteration model they
@@ -107,6 +109,7 @@ def test_test_py_uses_the_checkpoint_temperature(run, tmp_path):
     assert metrics[0] != metrics[1], metrics
 
 
+@pytest.mark.slow
 def test_tune_temperature_tool_writes_loadable_checkpoint(run, tmp_path):
     src = str(run['work'] / 'iter_4.pth')
     out = str(tmp_path / 'tuned.pth')
@@ -135,6 +138,7 @@ def test_tune_temperature_tool_writes_loadable_checkpoint(run, tmp_path):
     _metrics(test)
 
 
+@pytest.mark.slow
 def test_tune_temperature_tool_needs_a_training_set(run, tmp_path):
     out = _run(osp.join(ROOT, 'tools', 'tune_temperature.py'), CONFIG,
                str(run['work'] / 'iter_4.pth'), '--out',
