@@ -9,6 +9,7 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
+from mmpretrain.models.utils import build_2d_sincos_position_embedding
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -41,7 +42,7 @@ CONVERT_HINT = (
 @MODELS.register_module()
 class RoPEVisionTransformer(TemperatureMixin, BaseModule):
     """ViT with 2-D RoPE (CroCo layout), no class token, no absolute position
-    embedding, trainable on windows (Win-Win) and run on any image size.
+    embedding (unless ``pos_embed='cosine'``, the paper's baseline), trainable on windows (Win-Win) and run on any image size.
 
     ``forward(inputs, windows)`` embeds only the windows' tokens, each with
     its true (row, col) position in the full image, runs all windows of an
@@ -88,6 +89,18 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
             the output of the last layer goes through the final norm).
         with_cp: activation checkpointing per block.
         rope_base: RoPE frequency base (CroCo: 100).
+        pos_embed: ``'rope'`` (default: RoPE in every attention, relative
+            offsets) or ``'cosine'`` (the paper's 'Impact of positional
+            embeddings' baseline, section 4.1: fixed 2-D sin-cos absolute embeddings,
+            mmpretrain's ``build_2d_sincos_position_embedding``, added to the
+            tokens after the patch embedding at each token's absolute (row,
+            col) in the full image, so a window's tokens get the same
+            embedding as in the whole image; attention then applies no
+            rotation). The attention temperature (``TemperatureMixin``)
+            works with both: the 'with temperature correction' baseline
+            keeps ``TemperatureTuningHook``, the other drops it.
+        cosine_base: frequency base of the sin-cos embedding (Transformer /
+            MAE: 10000); used with ``pos_embed='cosine'`` only.
         fused_attn: SDPA attention (False: explicit softmax, for checks).
         attn_layer: the blocks' attention class (default
             :class:`RoPEAttention`); see ``RoPEBlock``.
@@ -128,6 +141,8 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
                  final_norm: bool = True,
                  with_cp: bool = False,
                  rope_base: float = 100.,
+                 pos_embed: str = 'rope',
+                 cosine_base: float = 10000.,
                  fused_attn: bool = True,
                  attn_layer: Type[nn.Module] = RoPEAttention,
                  window_attn_size: Optional[int] = None,
@@ -151,6 +166,19 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         self.num_heads = preset['num_heads']
         self.patch_size = patch_size
         self.rope_base = rope_base
+        if pos_embed not in ('rope', 'cosine'):
+            raise ValueError(f"pos_embed must be 'rope' or 'cosine', got "
+                             f'{pos_embed!r}')
+        if pos_embed == 'cosine' and self.embed_dims % 4:
+            raise ValueError(f"pos_embed='cosine' needs embed_dims divisible "
+                             f'by 4 (sin/cos of rows and columns), got '
+                             f'{self.embed_dims}')
+        if pos_embed == 'cosine' and window_attn_size is not None:
+            raise ValueError("pos_embed='cosine' with window_attn_size is not "
+                             'supported (ViTDet-style windows apply RoPE); '
+                             "use pos_embed='rope'")
+        self.pos_embed = pos_embed
+        self.cosine_base = cosine_base
         self.with_cp = with_cp
         self.final_norm = final_norm
         if isinstance(out_indices, int):
@@ -331,6 +359,28 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         cols = F.unfold(crop[None], kernel, stride=p)  # 1, C_in*k*k, h*w
         return cols[0].T  # h*w, C_in*k*k (channel-major, as the conv)
 
+    def cosine_embedding(self, positions: Tensor) -> Tensor:
+        """2-D sin-cos absolute embeddings of token positions.
+
+        Args:
+            positions: ``(B, L, 2)`` (row, col) token positions in the full
+                image's grid (padding tokens: any position).
+
+        Returns:
+            ``(B, L, C)`` float32 embeddings, ``[sin(col w), cos(col w),
+            sin(row w), cos(row w)]`` as mmpretrain's MAE/MoCo v3 table.
+        """
+        rows = int(positions[..., 0].max()) + 1
+        cols = int(positions[..., 1].max()) + 1
+        # mmpretrain's table covers a (rows, cols) grid from the origin;
+        # its tokens are column-major (meshgrid(w, h), 'ij'): token
+        # (row, col) is entry col * rows + row. Gathering from it gives each
+        # window token its absolute embedding.
+        table = build_2d_sincos_position_embedding(
+            (rows, cols), self.embed_dims, self.cosine_base)[0]  # R*C, C
+        index = positions[..., 1] * rows + positions[..., 0]  # B, L
+        return table.to(positions.device)[index]  # B, L, C
+
     def forward_tokens(self, inputs: Tensor, windows=None, extra_tokens=None
                        ) -> Tuple[List[Tensor], TokenLayout]:
         """Token-level forward.
@@ -350,11 +400,19 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
             each token's position, the padding mask and the window sizes.
         """
         x, layout = self.embed(inputs, windows, extra_tokens)
-        x = self.drop_after_pos(x)
         head_dim = self.embed_dims // self.num_heads
         dtype = activation_dtype(x)
-        rope = rope_2d_tables(layout.positions, head_dim, self.rope_base,
-                              dtype)  # 2 x (B, 1, L, D)
+        if self.pos_embed == 'cosine':
+            x = x + self.cosine_embedding(layout.positions).to(x.dtype)
+            # Identity rotation (cos 1, sin 0): the attention kernel is
+            # shared with RoPE and applies no positional term here.
+            B, L = x.shape[:2]
+            rope = (x.new_ones(1, 1, 1, 1).expand(B, 1, L, head_dim),
+                    x.new_zeros(1, 1, 1, 1).expand(B, 1, L, head_dim))
+        else:
+            rope = rope_2d_tables(layout.positions, head_dim, self.rope_base,
+                                  dtype)  # 2 x (B, 1, L, D)
+        x = self.drop_after_pos(x)
         plan = None
         if self.window_attn_size is not None:
             plan = plan_window_attention(layout, self.window_attn_size,
