@@ -8,7 +8,9 @@ STUDY: ``windows`` (Table 1 left: 1-6 windows, with and without the tuned
 temperature), ``baselines`` (Table 2 left: full resolution, ViTDet, random
 tokens, crop tested whole / resized / tiled, Win-Win), ``tokens`` (Table 2
 right: fewer training tokens, crop + tiling vs 2 windows), ``table7``
-(randomised windows, extra isolated tokens) or ``all``. Each setting is a
+(randomised windows, extra isolated tokens), ``posembed`` (section 4.1:
+RoPE vs cosine absolute embeddings, T = 1 and tuned), ``linearhead``
+(Table 9: linear head) or ``all``. Each setting is a
 config of configs/ablations/, trained and evaluated per seed through
 tools/train.py, tools/tune_temperature.py and tools/test.py. Finished runs
 and evaluations are skipped, so an interrupted study resumes. Writes

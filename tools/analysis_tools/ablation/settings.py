@@ -1,4 +1,5 @@
-"""Settings and studies of ``tools/ablation.py`` (paper Tables 1, 2, 7).
+"""Settings and studies of ``tools/ablation.py`` (paper Tables 1, 2, 7, 9
+and the positional-embedding comparison of section 4.1).
 
 A setting is one trained model: a config of ``configs/ablations/`` (its
 name without the common suffix), the paper's row label, its training tokens
@@ -80,6 +81,9 @@ SETTINGS: Dict[str, Setting] = dict([
     _s('winwin-1win7-extra5', '1 win. 7x7 + 5 extra tokens', 49, 5),
     _s('winwin-2win5-extra2', '2 win. 5x5 + 2 extra tokens', 50, 2),
     _s('winwin-2win5-extra5', '2 win. 5x5 + 5 extra tokens', 50, 5),
+    _s('winwin-2win5-cosine', 'Win-Win, cosine abs. pos. emb.', 50),
+    _s('winwin-2win5-linear', 'Win-Win (2 win. 5x5), linear head', 50),
+    _s('fullres-linear', 'Full-res. ViT, linear head', 220),
 ])
 
 # study -> [(setting, evaluations)], in table order.
@@ -104,6 +108,14 @@ STUDIES: Dict[str, List[Tuple[str, Tuple[str, ...]]]] = {
         'winwin-234win-tok38-62-ratio-aspect', 'winwin-1win7',
         'winwin-1win7-extra5', 'winwin-2win5-extra2',
         'winwin-2win5-extra5')],
+    # Section 4.1: RoPE vs cosine absolute embeddings, w/o and w/ the
+    # temperature correction.
+    'posembed': [('winwin-2win5', ('whole', 'tuned')),
+                 ('winwin-2win5-cosine', ('whole', 'tuned'))],
+    # Table 9 (right column): linear head.
+    'linearhead': [('fullres-linear', ('whole', )),
+                   ('randtokens-50-linear', ('whole', )),
+                   ('winwin-2win5-linear', ('whole', 'tuned'))],
 }
 
 
