@@ -1,12 +1,15 @@
-# Win-Win pipeline with an Iwin-T backbone: 2 random 352x352-pixel windows
-# per 1280x720 image (the paper's 22x22 tokens of 16 px) at train time, the
-# whole image in one forward pass at test time, ConvNeXt head. Same data and
-# schedule as configs/winwin/vitb_2win22_bdd.py; only the backbone (and the
-# head's input) change.
+# Iwin-T with the ConvNeXt head, trained on 2 random 352x352-pixel windows
+# per 1280x720 image (the paper's 22x22 tokens of 16 px), the whole image in
+# one forward pass at test time. Same data and schedule as
+# configs/winwin/vitb_2win22_bdd.py; only the backbone (and the head's
+# input) change.
 #
-# Iwin has no attention across windows: each window goes through the
-# backbone as an independent crop (see IwinTransformer.forward). Window sides
-# that are multiples of 32 px (352 = 11 x 32) keep every stage aligned.
+# The windows are trained as independent crops (window_mode='crops'): the
+# two windows of an image do not interact, so this is '2 random crops per
+# image', not the paper's Win-Win (whose windows attend to each other).
+# winwin-shared-convnext_iwin-t_8xb2-87k_bdd100k-1280x720.py shares the
+# forward pass of an image's windows (docs/iwin.md). Window sides that are
+# multiples of 32 px (352 = 11 x 32) keep every stage aligned.
 _base_ = [
     '../_base_/models/winwin_vit-b16_convnext.py',
     '../_base_/datasets/bdd100k_winwin.py',
@@ -28,6 +31,7 @@ model = dict(
         type='IwinTransformer',
         arch='t',
         window_size=16,
+        window_mode='crops',
         drop_path_rate=0.2,
         # The stride-32 map only: every backbone parameter is used (no
         # unused-parameter trouble under DDP).

@@ -11,6 +11,7 @@ import os.path as osp
 from typing import Optional, Sequence, Tuple
 
 import torch
+import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
@@ -20,7 +21,8 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from ...structures import as_window_list, check_windows
-from ..layers.iwin_layers import IwinDownsample, IwinPatchEmbed, IwinStage
+from ..layers.iwin_layers import (IwinDownsample, IwinPatchEmbed, IwinStage,
+                                  SharedInterleavedGroups, iwin_block_shared)
 
 # arch: (embed_dims, depths, num_heads)
 IWIN_ARCHS = {
@@ -70,14 +72,21 @@ class IwinTransformer(BaseModule):
             (default: all but the last, as in the official models).
         act_cfg, norm_cfg: MLP activation and every norm layer.
         with_cp: gradient checkpointing per block (saves memory).
+        window_mode: ``'crops'`` (default): each window is an independent
+            image crop (its own interleaved groups, no interaction between
+            windows). ``'shared'``: the windows of an image share one
+            forward pass: their tokens attend together within the
+            interleaved groups of the whole image's map (the strides used
+            at test), while patch embedding, depthwise conv, MLP and patch
+            merging run per window (zeros beyond it, as on a crop). Needs
+            windows aligned to ``size_divisor``.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads a
             segmentation or classification checkpoint; otherwise truncated
             normal init of linear layers.
 
     Windows: ``forward(inputs, windows)`` takes the Win-Win window interface
-    shared with ``RoPEVisionTransformer``. Iwin has no mechanism for
-    attention across windows (its windows are defined on the map it is
-    given), so each window is processed as an independent image crop.
+    shared with ``RoPEVisionTransformer``; ``window_mode`` says how the
+    windows of one image are run (docs/iwin.md).
     """
 
     def __init__(self,
@@ -99,8 +108,13 @@ class IwinTransformer(BaseModule):
                  act_cfg: dict = dict(type='GELU'),
                  norm_cfg: dict = dict(type='LN'),
                  with_cp: bool = False,
+                 window_mode: str = 'crops',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if window_mode not in ('crops', 'shared'):
+            raise ValueError(f"window_mode must be 'crops' or 'shared', got "
+                             f'{window_mode!r}')
+        self.window_mode = window_mode
         if arch is not None:
             if arch.lower() not in IWIN_ARCHS:
                 raise ValueError(f'arch={arch!r} is not one of '
@@ -177,6 +191,8 @@ class IwinTransformer(BaseModule):
             return self._forward_maps(inputs)
         B, _, H, W = inputs.shape
         windows = as_window_list(windows, B)
+        if self.window_mode == 'shared':
+            return self._forward_shared(inputs, windows)
         sizes, crops = [], []
         for b, wins in enumerate(windows):
             check_windows(wins, H, W, self.patch_size, image_index=b)
@@ -193,6 +209,72 @@ class IwinTransformer(BaseModule):
         results = []
         for i in range(len(self.out_indices)):
             per_win = [o[i] for o in outs]  # C, h, w
+            h = max(m.shape[-2] for m in per_win)
+            w = max(m.shape[-1] for m in per_win)
+            results.append(torch.stack([
+                nn.functional.pad(m, (0, w - m.shape[-1], 0, h - m.shape[-2]))
+                for m in per_win]))  # sum K, C, h, w
+        return tuple(results)
+
+    def _forward_shared(self, inputs: Tensor,
+                        windows) -> Tuple[Tensor, ...]:
+        """``window_mode='shared'``: see the class docstring.
+
+        Args:
+            inputs: ``(B, C, H, W)``.
+            windows: list of ``B`` ``(K_b, 4)`` pixel boxes.
+
+        Returns:
+            As :meth:`forward` with windows.
+        """
+        H, W = inputs.shape[-2:]
+        div = self.size_divisor
+        maps, boxes, images = [], [], []
+        for b, wins in enumerate(windows):
+            check_windows(wins, H, W, self.patch_size, image_index=b)
+            for x1, y1, x2, y2 in wins.tolist():
+                if any(v % div for v in (x1, y1)):
+                    raise ValueError(
+                        f"window_mode='shared' needs window corners on the "
+                        f'{div}-pixel grid (every stage aligned with the '
+                        f'whole image), got x1={x1}, y1={y1} in image {b}; '
+                        f'sample windows with patch_size={div}')
+                maps.append(self.patch_embed(inputs[b:b + 1, :, y1:y2,
+                                                    x1:x2]))  # 1, h, w, C
+                boxes.append((y1, x1))
+                images.append(b)
+        full = (-(-H // self.patch_size), -(-W // self.patch_size))
+        outs = [[] for _ in self.out_indices]
+        for i, layer in enumerate(self.layers):
+            stride = self.patch_size * 2**i
+            offsets, owners = [], []
+            for m, (y1, x1), b in zip(maps, boxes, images):
+                h, w = m.shape[1:3]
+                rows = torch.arange(h, device=m.device) + y1 // stride
+                cols = torch.arange(w, device=m.device) + x1 // stride
+                grid = torch.stack(torch.meshgrid(rows, cols, indexing='ij'),
+                                   -1).view(-1, 2)  # h*w, 2 (row, col)
+                offsets.append(grid)
+                owners.append(torch.full((h * w, ), b, device=m.device))
+            groups = SharedInterleavedGroups(torch.cat(offsets),
+                                             torch.cat(owners), full,
+                                             self.window_size)
+            for block in layer.blocks:
+                if block.with_cp and torch.is_grad_enabled():
+                    maps = cp.checkpoint(iwin_block_shared, block, maps,
+                                         groups, use_reentrant=False)
+                else:
+                    maps = iwin_block_shared(block, maps, groups)
+            if i in self.out_indices:
+                norm = getattr(self, f'norm{i}')
+                outs[self.out_indices.index(i)] = [
+                    norm(m)[0].permute(2, 0, 1) for m in maps]  # C, h, w
+            if i == self.out_indices[-1]:
+                break
+            maps = [layer.downsample(m) for m in maps]
+            full = (-(-full[0] // 2), -(-full[1] // 2))
+        results = []
+        for per_win in outs:
             h = max(m.shape[-2] for m in per_win)
             w = max(m.shape[-1] for m in per_win)
             results.append(torch.stack([

@@ -8,6 +8,7 @@ without a key mapping.
 """
 from typing import Optional, Sequence, Tuple
 
+import torch
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath, build_norm_layer
@@ -219,3 +220,104 @@ class IwinStage(nn.Module):
         if self.downsample is not None:
             x = self.downsample(x)
         return out, x
+
+
+class SharedInterleavedGroups:
+    """Interleaved groups of the full image, restricted to window tokens.
+
+    Win-Win for Iwin: the tokens of all windows of an image attend together
+    in the interleaved groups that the *whole image's* map would have at
+    this stage: token ``(r, c)`` (absolute, in the image's stage grid) is in
+    group ``(r mod Hg, c mod Wg)`` with ``Hg = Hp / ws``, ``Wg = Wp / ws``
+    of the full padded map (:func:`interleave_partition`). A group keeps
+    only the tokens that lie in windows, so tokens of different windows
+    that share a group attend to each other, at the strides used at test.
+    Iwin has no positional term in attention, so nothing else is needed.
+
+    Args:
+        offsets: ``(T, 2)`` absolute (row, col) of every window token, in
+            the order of the concatenated windows' row-major tokens.
+        images: ``(T,)`` image index of every token.
+        full_size: ``(H_i, W_i)`` of the whole image's map at this stage.
+        window_size: ``ws``.
+    """
+
+    def __init__(self, offsets: Tensor, images: Tensor, full_size,
+                 window_size: int) -> None:
+        ws = window_size
+        Hg = -(-full_size[0] // ws)  # Hp / ws
+        Wg = -(-full_size[1] // ws)
+        key = (images * Hg + offsets[:, 0] % Hg) * Wg + offsets[:, 1] % Wg
+        order = torch.argsort(key, stable=True)  # T
+        _, counts = torch.unique_consecutive(key[order], return_counts=True)
+        num, length = len(counts), int(counts.max())
+        starts = torch.cumsum(counts, 0) - counts  # G
+        slot = torch.arange(len(key), device=key.device) - \
+            torch.repeat_interleave(starts, counts)  # slot in its group
+        group = torch.repeat_interleave(torch.arange(num, device=key.device),
+                                        counts)
+        self.flat = group * length + slot  # T sorted -> slot in (G * L)
+        self.order = order
+        self.shape = (num, length)
+        self.mask = torch.zeros(num * length, dtype=torch.bool,
+                                device=key.device)
+        self.mask[self.flat] = True
+        self.mask = self.mask.view(num, length)  # G, L: real tokens
+
+    def attend(self, attn: 'InterleavedWindowMSA', tokens: Tensor) -> Tensor:
+        """``attn``'s weights applied within the groups, masked padding.
+
+        Args:
+            attn: the block's :class:`InterleavedWindowMSA`.
+            tokens: ``(T, C)`` normalised window tokens.
+
+        Returns:
+            ``(T, C)`` attention outputs, in the order of ``tokens``.
+        """
+        G, L = self.shape
+        C = tokens.shape[-1]
+        grouped = tokens.new_zeros(G * L, C)
+        grouped[self.flat] = tokens[self.order]
+        grouped = grouped.view(G, L, C)
+        heads = attn.num_heads
+        qkv = attn.qkv(grouped).view(G, L, 3, heads, C // heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # G, heads, L, d
+        x = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=self.mask[:, None, None, :],
+            dropout_p=attn.attn_drop_rate if attn.training else 0.)
+        x = attn.proj_drop(attn.proj(x.transpose(1, 2).reshape(G, L, C)))
+        out = torch.empty_like(tokens)
+        out[self.order] = x.reshape(G * L, C)[self.flat]
+        return out
+
+
+def iwin_block_shared(block: IwinBlock, maps: Sequence[Tensor],
+                      groups: SharedInterleavedGroups) -> list:
+    """One :class:`IwinBlock` on the windows of a batch, attention shared.
+
+    Norms, depthwise conv and MLP run on each window's map (the conv sees
+    zeros beyond the window, as on a crop); the attention runs once over
+    all windows' tokens in ``groups``.
+
+    Args:
+        block: the block (its weights).
+        maps: per window ``(1, h_k, w_k, C)``.
+        groups: the stage's :class:`SharedInterleavedGroups`.
+
+    Returns:
+        The updated per-window maps.
+    """
+    ys = [block.norm1(x) for x in maps]
+    C = ys[0].shape[-1]
+    mixed = groups.attend(block.attn, torch.cat([y.reshape(-1, C)
+                                                  for y in ys]))  # T, C
+    out, start = [], 0
+    for x, y in zip(maps, ys):
+        n = y.shape[1] * y.shape[2]
+        m = mixed[start:start + n].view_as(y)
+        start += n
+        if block.dwconv is not None:
+            m = m + block.dwconv(y)
+        x = x + block.drop_path(m)
+        out.append(x + block.drop_path(block.mlp(block.norm2(x))))
+    return out
