@@ -42,7 +42,8 @@ CONVERT_HINT = (
 @MODELS.register_module()
 class RoPEVisionTransformer(TemperatureMixin, BaseModule):
     """ViT with 2-D RoPE (CroCo layout), no class token, no absolute position
-    embedding (unless ``pos_embed='cosine'``, the paper's baseline), trainable on windows (Win-Win) and run on any image size.
+    embedding (unless ``pos_embed='cosine'``, the paper's baseline),
+    trainable on windows (Win-Win) and run on any image size.
 
     ``forward(inputs, windows)`` embeds only the windows' tokens, each with
     its true (row, col) position in the full image, runs all windows of an
@@ -91,10 +92,10 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
         rope_base: RoPE frequency base (CroCo: 100).
         pos_embed: ``'rope'`` (default: RoPE in every attention, relative
             offsets) or ``'cosine'`` (the paper's 'Impact of positional
-            embeddings' baseline, section 4.1: fixed 2-D sin-cos absolute embeddings,
-            mmpretrain's ``build_2d_sincos_position_embedding``, added to the
-            tokens after the patch embedding at each token's absolute (row,
-            col) in the full image, so a window's tokens get the same
+            embeddings' baseline, section 4.1: fixed 2-D sin-cos absolute
+            embeddings, mmpretrain's ``build_2d_sincos_position_embedding``,
+            added to the tokens after the patch embedding at each token's
+            absolute (row, col) in the full image, so a window's tokens get the same
             embedding as in the whole image; attention then applies no
             rotation). The attention temperature (``TemperatureMixin``)
             works with both: the 'with temperature correction' baseline
