@@ -95,9 +95,9 @@ class RoPEVisionTransformer(TemperatureMixin, BaseModule):
             embeddings' baseline, section 4.1: fixed 2-D sin-cos absolute
             embeddings, mmpretrain's ``build_2d_sincos_position_embedding``,
             added to the tokens after the patch embedding at each token's
-            absolute (row, col) in the full image, so a window's tokens get the same
-            embedding as in the whole image; attention then applies no
-            rotation). The attention temperature (``TemperatureMixin``)
+            absolute (row, col) in the full image, so a window's tokens get
+            the same embedding as in the whole image; attention then applies
+            no rotation). The attention temperature (``TemperatureMixin``)
             works with both: the 'with temperature correction' baseline
             keeps ``TemperatureTuningHook``, the other drops it.
         cosine_base: frequency base of the sin-cos embedding (Transformer /
