@@ -143,3 +143,22 @@ def test_unknown_setting_is_refused(tmp_path):
     with pytest.raises(SystemExit, match='not in study windows'):
         _tool().main(['windows', '--settings', 'fullres', '--work-dir',
                       str(tmp_path)])
+
+
+def test_posembed_and_linearhead_settings_change_what_they_say():
+    """The cosine setting swaps RoPE for the absolute embedding only; the
+    linear-head settings swap the head only."""
+    from mmengine.config import Config
+    base = Config.fromfile(SETTINGS['winwin-2win5'].path())
+    cosine = Config.fromfile(SETTINGS['winwin-2win5-cosine'].path())
+    assert base.model.backbone.get('pos_embed', 'rope') == 'rope'
+    assert cosine.model.backbone.pos_embed == 'cosine'
+    assert cosine.train_pipeline == base.train_pipeline
+    for name, like in (('winwin-2win5-linear', 'winwin-2win5'),
+                       ('fullres-linear', 'fullres')):
+        cfg = Config.fromfile(SETTINGS[name].path())
+        assert cfg.model.decode_head.type == 'TokenLinearHead'
+        assert cfg.train_pipeline == Config.fromfile(
+            SETTINGS[like].path()).train_pipeline
+    assert [n for n, _ in STUDIES['posembed']] == ['winwin-2win5',
+                                                   'winwin-2win5-cosine']
