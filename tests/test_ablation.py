@@ -145,6 +145,7 @@ def test_unknown_setting_is_refused(tmp_path):
                       str(tmp_path)])
 
 
+@pytest.mark.slow
 def test_posembed_and_linearhead_settings_change_what_they_say():
     """The cosine setting swaps RoPE for the absolute embedding only; the
     linear-head settings swap the head only."""
