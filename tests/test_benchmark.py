@@ -20,7 +20,7 @@ FIELDS = ('name', 'base', 'group', 'label', 'image', 'batch', 'reference',
           'time_s', 'times_s', 'extrapolated', 'peak_mem_bytes',
           'baseline_mem_bytes', 'state_mem_bytes', 'activation_mem_bytes',
           'memory_kind', 'flops', 'time_ratio', 'flop_ratio', 'mem_ratio',
-          'images_per_s', 'tflops_per_s', 'mfu')
+          'images_per_s', 'tflops_per_s', 'mfu', 'peak_fraction', 'precision')
 
 
 @pytest.fixture(scope='module')

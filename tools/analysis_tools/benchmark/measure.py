@@ -140,6 +140,12 @@ def run_case(case: Case, opts: Dict) -> Dict:
     times = time_step(step, device, warmup, repeats, say)
     peak = (torch.cuda.max_memory_allocated() if device == 'cuda'
             else peak_rss())
+    breakdown = None
+    if case.group == 'train' and opts.get('profile', True):
+        from .breakdown import profile_step  # after the peak: not in it
+        breakdown = profile_step(step)
+        say('profiled: ' + ', '.join(f'{k} {v:.2f} s'
+                                     for k, v in breakdown.items()))
     scale = case.extra.get('scale', 1.0)
     res = dict(
         case.to_dict(),
@@ -152,7 +158,8 @@ def run_case(case: Case, opts: Dict) -> Dict:
         activation_mem_bytes=max(peak - baseline, 0),
         memory_kind=('cuda allocator peak' if device == 'cuda'
                      else 'peak RSS of a fresh process'),
-        torch_threads=torch.get_num_threads())
+        torch_threads=torch.get_num_threads(),
+        breakdown=breakdown)
     if device == 'cpu':
         res['default_malloc_activation_bytes'] = res['activation_mem_bytes']
     return res

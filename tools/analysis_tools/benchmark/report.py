@@ -8,14 +8,20 @@ Ratios, per row, against its ``reference`` case:
   ``time_ratio = t / t_one_pass`` (x slower than one pass), ``flop_ratio =
   F / F_one_pass``, ``mem_ratio = activation / activation_one_pass``.
 So every ratio above 1 is in favour of Win-Win / the one pass.
+
+``peak_fraction`` (the limit row): the case's analytic FLOPs over its
+measured time, divided by the matrix-product peak of its precision (fp32,
+or bf16 with ``--amp bf16``) that the tool measured in the same run on the
+same threads (``peak.py``).
 """
 import json
 import statistics
 import os.path as osp
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from .cases import SCALES
 from .flops import flow_pass_flops, seg_step_flops
+from .peak import peak_fraction
 from .models import flow_config, seg_config, vitdet_global_blocks
 
 GB = 1024 ** 3
@@ -80,17 +86,22 @@ def case_flops(case: Dict, specs: Dict, quick: bool) -> float:
     return case['batch'] * per_image
 
 
-def add_ratios(results: List[Dict], peak_tflops: float = 0.) -> None:
+def add_ratios(results: List[Dict], peak_tflops: float = 0.,
+               peaks: Optional[Dict] = None, amp: str = '') -> None:
     """Fill in place ``time_ratio``, ``flop_ratio``, ``mem_ratio`` (see
     module doc), ``images_per_s`` (training: batch / time), achieved
-    ``tflops_per_s`` and, given the device's peak, ``mfu`` (model FLOP
-    utilisation = achieved / peak)."""
+    ``tflops_per_s``, given the device's datasheet peak ``mfu`` (model FLOP
+    utilisation = achieved / peak) and, given the measured matrix-product
+    ``peaks`` (``{'fp32': TFLOP/s, 'bf16': TFLOP/s}``), ``peak_fraction``
+    against the peak of the case's precision (``amp`` or fp32; None where
+    that precision's peak was not measured)."""
+    precision = amp or 'fp32'
     by_name = {r['name']: r for r in results}
     for r in results:
         if 'error' in r:  # a failed case (e.g. out of memory): no numbers
             for key in ('time_s', 'activation_mem_bytes', 'peak_mem_bytes',
                         'images_per_s', 'tflops_per_s', 'mfu', 'time_ratio',
-                        'mem_ratio'):
+                        'mem_ratio', 'peak_fraction'):
                 r.setdefault(key, None)
     for r in results:
         if 'error' in r:
@@ -101,6 +112,10 @@ def add_ratios(results: List[Dict], peak_tflops: float = 0.) -> None:
                              if r['group'] == 'train' else 1 / r['time_s'])
         r['tflops_per_s'] = r['flops'] / r['time_s'] / 1e12
         r['mfu'] = r['tflops_per_s'] / peak_tflops if peak_tflops else None
+        peak = (peaks or {}).get(precision)
+        r['precision'] = precision
+        r['peak_fraction'] = (peak_fraction(r['flops'], r['time_s'], peak)
+                              if peak else None)
         ref = by_name[r['reference']]
         pairs = dict(time_ratio=('time_s', ref['time_s'], r['time_s']),
                      flop_ratio=('flops', ref['flops'], r['flops']),
@@ -113,16 +128,31 @@ def add_ratios(results: List[Dict], peak_tflops: float = 0.) -> None:
             r[key] = a / b if a is not None and b else None
 
 
+def _peak_line(meta: Dict) -> str:
+    """The measured matrix-product peaks the ``of peak`` column uses."""
+    p = meta.get('peaks')
+    if not p:
+        return 'matrix-product peak: not measured'
+    line = (f'matrix-product peak ({p["matmul_n"]}^2 mm, {p["threads"]} '
+            f'threads, best of 5): fp32 {p["fp32"]:.3f}, bf16 '
+            f'{p["bf16"]:.3f} TFLOP/s; "of peak" = FLOPs / time / peak of '
+            f'the case\'s precision ({meta.get("amp") or "fp32"})')
+    if meta.get('device') != 'cuda':
+        line += '; GPU rows: not measured'
+    return line
+
+
 def format_table(results: List[Dict], meta: Dict) -> str:
     """The printed table."""
     head = (f'{"case":<16}{"what":<58}{"passes":>7}{"time s":>10}'
             f'{"ratio":>8}{"FLOP r.":>9}{"GFLOP":>10}{"peak GB":>9}'
-            f'{"act. GB":>9}{"mem r.":>8}{"TFLOP/s":>9}')
+            f'{"act. GB":>9}{"mem r.":>8}{"TFLOP/s":>9}{"of peak":>9}')
     lines = [f'winwin_mm benchmark: device {meta["device"]} '
              f'({meta["device_name"]}), amp {meta["amp"] or "off"}, '
              f'arch {meta["arch"]}{", QUICK sizes" if meta["quick"] else ""}',
              'train ratio = full-res / case (x faster, x less activation '
-             'memory); inference ratio = case / one pass (x slower)', head,
+             'memory); inference ratio = case / one pass (x slower)',
+             _peak_line(meta), head,
              '-' * len(head)]
     group = None
     for r in results:
@@ -134,6 +164,7 @@ def format_table(results: List[Dict], meta: Dict) -> str:
         if r.get('extrapolated'):
             note = f' *{r["extra"]["tiles_timed"]}/{passes} tiles timed'
         fmt = (lambda v: f'{v:.2f}' if v is not None else '-')
+        pct = (lambda v: f'{100 * v:.1f}%' if v is not None else '-')
         if 'error' in r:
             lines.append(f'{r["name"]:<16}{r["label"][:57]:<58}{passes:>7}'
                          f'    FAILED: {r["error"][:60]}')
@@ -144,7 +175,21 @@ def format_table(results: List[Dict], meta: Dict) -> str:
             f'{fmt(r["flop_ratio"]):>9}{r["flops"] / 1e9:>10.1f}'
             f'{r["peak_mem_bytes"] / GB:>9.2f}'
             f'{r["activation_mem_bytes"] / GB:>9.2f}'
-            f'{fmt(r["mem_ratio"]):>8}{r["tflops_per_s"]:>9.3f}{note}')
+            f'{fmt(r["mem_ratio"]):>8}{r["tflops_per_s"]:>9.3f}'
+            f'{pct(r.get("peak_fraction")):>9}{note}')
+    profiled = [r for r in results if r.get('breakdown')]
+    if profiled:
+        from .breakdown import PARTS
+        names = PARTS + ('other', )
+        lines.append('where a training step goes (s, one torch.profiler run '
+                     'after the timed steps; share of the profiled step):')
+        lines.append(f'  {"case":<16}' + ''.join(f'{n:>16}' for n in names)
+                     + f'{"step":>9}')
+        for r in profiled:
+            b = r['breakdown']
+            lines.append(f'  {r["name"]:<16}' + ''.join(
+                f'{b[n]:>8.2f} ({100 * b[n] / b["step"]:>3.0f}%)'
+                for n in names) + f'{b["step"]:>9.2f}')
     paired = [r for r in results if r.get('paired')]
     if paired:
         lines.append('paired timing (one step of each, alternating, each '
@@ -181,7 +226,8 @@ def write_chart(path: str, results: List[Dict], meta: Dict) -> None:
              else r['flop_ratio'] for r in results]
     rel_m = [(1 / r['mem_ratio'] if r['group'] == 'train' else r['mem_ratio'])
              if r['mem_ratio'] else 0 for r in results]
-    fig, axes = plt.subplots(1, 2, figsize=(14, 0.35 * len(names) + 1.8))
+    frac = [100 * (r.get('peak_fraction') or 0) for r in results]
+    fig, axes = plt.subplots(1, 3, figsize=(19, 0.35 * len(names) + 1.8))
     y = list(range(len(names)))
     axes[0].barh([v - 0.2 for v in y], rel_t, 0.4, label='measured time')
     axes[0].barh([v + 0.2 for v in y], rel_f, 0.4, label='analytic FLOPs')
@@ -189,11 +235,15 @@ def write_chart(path: str, results: List[Dict], meta: Dict) -> None:
     axes[0].set_title('cost relative to the reference (log)')
     axes[1].barh(y, rel_m, 0.6, color='tab:green')
     axes[1].set_title('activation memory relative to the reference')
+    axes[2].barh(y, frac, 0.6, color='tab:purple')
+    axes[2].set_title(f'% of the measured {meta.get("amp") or "fp32"} '
+                      'matrix-product peak')
     for ax in axes:
         ax.set_yticks(y)
         ax.set_yticklabels(names)
         ax.invert_yaxis()
-        ax.axvline(1, color='k', lw=0.8)
+        if ax is not axes[2]:
+            ax.axvline(1, color='k', lw=0.8)
     axes[0].legend(loc='best', fontsize='small')
     fig.suptitle(f'winwin_mm benchmark, {meta["device_name"]}, amp '
                  f'{meta["amp"] or "off"}, arch {meta["arch"]}'

@@ -10,6 +10,7 @@ import torch
 from .cases import build_cases
 from .measure import run_in_subprocess
 from .paired import paired_times
+from .peak import measure_peaks
 from .report import add_ratios, case_flops, format_table, model_specs, \
     write_all
 
@@ -115,6 +116,12 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
     opts = dict(device=device, amp=amp, arch=arch, quick=quick,
                 threads=threads, **n)
     specs = model_specs(arch, quick)
+    # The limit each case's FLOP rate is compared against, on the cases'
+    # threads (the parent holds no model yet: nothing else runs).
+    peaks = measure_peaks(device, threads)
+    print(f'matrix-product peak: fp32 {peaks["fp32"]:.3f}, bf16 '
+          f'{peaks["bf16"]:.3f} TFLOP/s ({peaks["threads"]} threads)',
+          file=sys.stderr, flush=True)
     results, start = [], time.perf_counter()
     for i, case in enumerate(todo):
         print(f'[{i + 1}/{len(todo)}] {case.name}: {case.label}',
@@ -132,10 +139,12 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
                   f's, activation {res["activation_mem_bytes"] / 2**20:.0f} '
                   f'MiB ({time.perf_counter() - start:.0f} s elapsed)',
                   file=sys.stderr, flush=True)
-    add_ratios(results, peak_tflops)
+    add_ratios(results, peak_tflops, peaks, amp)
     if paired:
         _add_paired(todo, results, opts, paired)
     meta = dict(opts, paired_rounds=paired, batch=batch, peak_tflops=peak_tflops,
+                peaks=peaks,
+                gpu=('measured' if device == 'cuda' else 'not measured'),
                 torch=torch.__version__,
                 device_name=(torch.cuda.get_device_name() if device == 'cuda'
                              else cpu_description()),

@@ -75,6 +75,7 @@ def train_step(case: Case, opts: Dict) -> Tuple[Callable[[], None], int]:
         # Keep the gradient buffers (they are counted as state memory).
         wrapper.optimizer.zero_grad(set_to_none=False)
 
+    step.model, step.wrapper = model, wrapper  # for breakdown.py
     return step, _state_bytes(model, wrapper.optimizer)
 
 

@@ -1,0 +1,102 @@
+"""The benchmark's limit rows: the matrix-product peak and the fraction of
+it each case reaches, the FLOP count of a tiny case by hand, and the
+torch.profiler breakdown of a training step. No timing assertions."""
+import pytest
+import torch
+
+from analysis_tools.benchmark import build_cases, vit_flops
+from analysis_tools.benchmark.breakdown import (PARTS, group_times, part_of,
+                                                profile_step)
+from analysis_tools.benchmark.peak import (matmul_flops, matmul_peak,
+                                           measure_peaks, peak_fraction)
+from analysis_tools.benchmark.report import add_ratios, format_table
+from analysis_tools.benchmark.steps import train_step
+
+
+def test_tiny_vit_flops_by_hand():
+    # 2 blocks, C = 4, one 2x3 window (n = 6 tokens), patch 2, 3 channels:
+    # embed 2*6*(3*2*2)*4 = 576; per block qkv+proj 2*4*16*6 = 768,
+    # QK^T + AV 2*2*4*36 = 576, MLP (ratio 4) 2*2*4*16*6 = 1536.
+    assert vit_flops([(2, 3)], 4, 2, patch=2) == 576 + 2 * (768 + 576 + 1536)
+    assert matmul_flops(3) == 54  # 27 multiply-adds
+
+
+def test_peak_fraction_formula():
+    # 6e12 FLOPs in 2 s = 3 TFLOP/s against a 4 TFLOP/s peak.
+    assert peak_fraction(6e12, 2.0, 4.0) == pytest.approx(0.75)
+    with pytest.raises(ValueError, match='must be positive'):
+        peak_fraction(1e9, 0.0, 1.0)
+
+
+def _rows():
+    return [dict(name='full@b1', base='full', group='train', label='full',
+                 batch=1, reference='full@b1', extra={}, time_s=2.0,
+                 activation_mem_bytes=4, peak_mem_bytes=5, flops=4e12),
+            dict(name='winwin_2x22@b1', base='winwin_2x22', group='train',
+                 label='ww', batch=1, reference='full@b1', extra={},
+                 time_s=0.5, activation_mem_bytes=1, peak_mem_bytes=2,
+                 flops=1e12)]
+
+
+@pytest.mark.parametrize('amp,peak', [('', 4.0), ('bf16', 10.0)])
+def test_rows_use_the_peak_of_their_precision(amp, peak):
+    rows = _rows()
+    peaks = dict(fp32=4.0, bf16=10.0, matmul_n=2048, threads=2)
+    add_ratios(rows, 0., peaks, amp)
+    # full: 4e12 / 2 s = 2 TFLOP/s; Win-Win: 1e12 / 0.5 s = 2 TFLOP/s.
+    for r in rows:
+        assert r['precision'] == (amp or 'fp32')
+        assert r['peak_fraction'] == pytest.approx(2.0 / peak)
+    table = format_table(rows, dict(device='cpu', device_name='x', amp=amp,
+                                    arch='b', quick=True, peaks=peaks))
+    assert f'{100 * 2.0 / peak:.1f}%' in table
+    assert 'GPU rows: not measured' in table
+
+
+def test_no_peak_no_fraction():
+    rows = _rows()
+    add_ratios(rows, 0., dict(fp32=4.0, bf16=10.0), 'fp16')
+    assert rows[1]['peak_fraction'] is None  # fp16 peak not measured
+
+
+@pytest.mark.slow
+def test_matmul_peak_is_a_rate():
+    # A small product: the tool's rule (2 n^3 / best time), not its speed.
+    peaks = measure_peaks('cpu')
+    assert peaks['fp32'] > 0 and peaks['bf16'] > 0
+    assert peaks['threads'] == torch.get_num_threads()
+    assert matmul_peak('cpu', torch.float32, n=64, repeats=2) > 0
+
+
+def test_parts_of_the_model():
+    assert part_of('backbone.layers.3.attn', False) == 'attention'
+    assert part_of('backbone.layers.11.mlp', False) == 'mlp'
+    assert part_of('backbone.layers.3.attn.qkv', True) is None  # inside
+    assert part_of('backbone.layers.3', False) is None
+    assert part_of('decode_head.blocks.0.depthwise_conv', True) == 'head'
+    assert part_of('decode_head.blocks.0', False) is None
+    assert part_of('decode_head.loss_decode', True) is None
+    assert part_of('backbone.norm', True) is None
+
+
+def test_group_times():
+    g = group_times(dict(attention=1e6, mlp=2e6, optimizer=5e5), 5.0)
+    assert g['attention'] == 1.0 and g['mlp'] == 2.0 and g['head'] == 0.
+    assert g['other'] == pytest.approx(1.5) and g['step'] == 5.0
+
+
+@pytest.mark.slow
+def test_profile_of_a_tiny_training_step():
+    case = [c for c in build_cases(True, 1, ['winwin_2x22'])
+            if c.base == 'winwin_2x22'][0]
+    step, _ = train_step(case, dict(quick=True, arch='b', device='cpu',
+                                    amp=''))
+    step()
+    b = profile_step(step)
+    for part in PARTS:  # every part ran inside its range
+        assert b[part] > 0, part
+    assert sum(b[p] for p in PARTS) + b['other'] == pytest.approx(b['step'])
+    # The hooks and wrappers are gone afterwards.
+    assert 'embed' not in vars(step.model.backbone)
+    assert 'step' not in vars(step.wrapper)
+    step()

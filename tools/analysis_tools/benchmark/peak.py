@@ -1,0 +1,68 @@
+"""The machine's matrix-product peak, the limit each case's FLOP rate is
+compared against (``peak_fraction``).
+
+Measured by the tool itself, in the parent process on the same number of
+torch threads the cases use: the best rate of a large square ``mm`` in fp32
+and in bf16 (``torch.mm`` on bf16 tensors: the oneDNN / cuBLAS kernel that
+autocast dispatches to). The best of several repeats, because the machine's
+other load only ever slows a run down.
+"""
+import time
+from typing import Dict
+
+import torch
+
+
+def matmul_flops(n: int) -> float:
+    """FLOPs of one ``n x n @ n x n`` product: 2 per multiply-add."""
+    return 2. * n ** 3
+
+
+def matmul_peak(device: str = 'cpu', dtype: torch.dtype = torch.float32,
+                n: int = 2048, repeats: int = 5) -> float:
+    """Best achieved TFLOP/s of ``repeats`` ``n x n`` products.
+
+    Args:
+        device: ``'cpu'`` or ``'cuda'``.
+        dtype: ``torch.float32`` or ``torch.bfloat16``.
+        n: matrix side (2048: large enough that the kernel, not the call,
+            sets the rate on a CPU; use 8192 on a GPU).
+        repeats: timed products after one warm-up product.
+    """
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+    torch.mm(a, b)
+    sync()
+    best = float('inf')
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        sync()
+        best = min(best, time.perf_counter() - t0)
+    return matmul_flops(n) / best / 1e12
+
+
+def measure_peaks(device: str, threads: int = 0) -> Dict:
+    """Peak TFLOP/s in fp32 and bf16 on ``threads`` torch threads (0:
+    torch's default, as the cases), with the matrix side used."""
+    if threads:
+        torch.set_num_threads(threads)
+    n = 8192 if device == 'cuda' else 2048
+    return dict(fp32=matmul_peak(device, torch.float32, n),
+                bf16=matmul_peak(device, torch.bfloat16, n),
+                matmul_n=n, threads=torch.get_num_threads())
+
+
+def peak_fraction(flops: float, time_s: float, peak_tflops: float) -> float:
+    """Achieved FLOP rate over the peak: ``flops / time_s / (peak * 1e12)``.
+
+    Args:
+        flops: analytic FLOPs of one repetition of the case.
+        time_s: its measured time.
+        peak_tflops: the measured matrix-product peak of its precision.
+    """
+    if time_s <= 0 or peak_tflops <= 0:
+        raise ValueError(f'time {time_s} s and peak {peak_tflops} TFLOP/s '
+                         'must be positive')
+    return flops / time_s / (peak_tflops * 1e12)
