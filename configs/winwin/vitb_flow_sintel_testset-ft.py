@@ -3,8 +3,8 @@
 # CroCo-Flow mix with TartanAir, Sintel now on its whole training set (all
 # scenes, clean + final, 40x each) since subval is no longer held out.
 # Optimiser of adamw_flow_cosine_100k.py, cosine over the 15 epochs (one
-# warm-up epoch). The temperature is tuned after training on full-resolution
-# frames of Sintel train (TemperatureTuningHook of vitb_flow_sintel.py).
+# warm-up epoch). The temperature is tuned after training on 100
+# full-resolution frames of Sintel train (all scenes, clean + final).
 #
 #   bash tools/dist_train.sh configs/winwin/vitb_flow_sintel_testset-ft.py 8 \
 #       --cfg-options load_from=work_dirs/vitb_flow_sintel/iter_100000.pth
@@ -36,3 +36,10 @@ param_scheduler = [
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=15,
                  val_interval=5)
 default_hooks = dict(checkpoint=dict(by_epoch=True, interval=5))
+custom_hooks = [
+    dict(type='TemperatureTuningHook', mode='search', num_images=100,
+         grid=(1.0, 2.0, 0.02), objective='decode.epe',
+         dataset=dict(type='SintelDataset', data_root='data/Sintel',
+                      split='train', pass_style=('clean', 'final'),
+                      pipeline={{_base_.train_pipeline}})),
+]

@@ -50,6 +50,19 @@ class TemperatureTuningHook(Hook):
         progress: progress bars.
         objective: ``'loss'`` (training loss) or a key of the model's loss
             dict, e.g. ``'decode.epe'`` for flow.
+        dataset: the dataset to tune on, as a dataset config (a named split
+            of the target benchmark, e.g. Sintel ``subtrain``); its pipeline
+            loses the windows and random transforms like the training one,
+            so frames go through at full resolution. Default: the training
+            set of ``train_dataloader``.
+
+    Example::
+
+        custom_hooks = [dict(
+            type='TemperatureTuningHook', objective='decode.epe',
+            dataset=dict(type='SintelDataset', data_root='data/Sintel',
+                         split='subtrain', pass_style=('clean', 'final'),
+                         pipeline=train_pipeline))]
     """
 
     priority = 'LOW'  # after the logger, before CheckpointHook (VERY_LOW)
@@ -67,7 +80,8 @@ class TemperatureTuningHook(Hook):
                  learn_lr: float = 0.01,
                  out_dir: str = 'temperature',
                  progress: bool = True,
-                 objective: str = 'loss') -> None:
+                 objective: str = 'loss',
+                 dataset: Optional[dict] = None) -> None:
         if len(grid) != 3:
             raise ValueError(f'grid must be (lo, hi, step), got {grid}')
         self.mode = mode
@@ -83,6 +97,7 @@ class TemperatureTuningHook(Hook):
         self.out_dir = out_dir
         self.progress = progress
         self.objective = objective
+        self.dataset = dataset
         self.tuned = False
 
     def before_train(self, runner) -> None:
@@ -103,12 +118,21 @@ class TemperatureTuningHook(Hook):
                       'tools/tune_temperature.py on the checkpoint)',
                       logger='current', level=30)
 
+    def tuning_dataloader(self, train_dataloader: Optional[dict]):
+        """The full-resolution frames to tune on: ``dataset`` when given,
+        else the training set, with the loader options of
+        ``train_dataloader``."""
+        if self.dataset is not None:
+            train_dataloader = dict(train_dataloader or {},
+                                    dataset=self.dataset)
+        return build_full_resolution_dataloader(
+            train_dataloader, self.num_images, self.batch_size,
+            self.num_workers, self.drop_transforms)
+
     def tune(self, runner, data_batch: Optional[dict] = None) -> dict:
         """Tune on ``runner.model`` and save the report; returns it."""
         model = unwrap_model(runner.model)
-        loader = build_full_resolution_dataloader(
-            runner.cfg.get('train_dataloader'), self.num_images,
-            self.batch_size, self.num_workers, self.drop_transforms)
+        loader = self.tuning_dataloader(runner.cfg.get('train_dataloader'))
         shape = loader.dataset[0]['inputs'].shape  # C, H, W (first image)
         analytic = analytic_from_data(
             (data_batch or {}).get('data_samples', []), shape,
@@ -116,7 +140,8 @@ class TemperatureTuningHook(Hook):
         runner.logger.info(
             f'TemperatureTuningHook: tuning the attention temperature '
             f'({self.mode}) on {len(loader.dataset)} full-resolution '
-            f'training images (the first: {shape[-2]}x{shape[-1]} pixels)')
+            f'{"training" if self.dataset is None else "tuning-set"} '
+            f'images (the first: {shape[-2]}x{shape[-1]} pixels)')
         report = tune_temperature(
             model, loader, self.mode, self.grid, analytic,
             self.start_from_analytic, self.learn_from, self.learn_iters,
