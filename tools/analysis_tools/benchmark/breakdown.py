@@ -66,15 +66,36 @@ class _Range:
             self.open.pop().__exit__(None, None, None)
 
 
+# Backward ranges open now. Tagged modules never nest, so their backward
+# runs one after the other: opening one closes any other still open (a
+# module whose backward hook does not fire, e.g. one whose inputs need no
+# gradient, would otherwise hold its range open over the rest of the
+# backward).
+_BACKWARD_OPEN: List[_Range] = []
+
+
 def _tag(module: torch.nn.Module, part: str) -> List:
     """Hooks that run ``module``'s forward and backward inside a
     ``record_function(part)`` range; returns their handles."""
-    r = _Range(part)
-    enter, leave = r.enter, r.leave
-    return [module.register_forward_pre_hook(lambda m, i: enter()),
-            module.register_forward_hook(lambda m, i, o: leave()),
-            module.register_full_backward_pre_hook(lambda m, g: enter()),
-            module.register_full_backward_hook(lambda m, gi, go: leave())]
+    fwd, bwd = _Range(part), _Range(part)
+
+    def enter_backward(*_):
+        while _BACKWARD_OPEN:
+            _BACKWARD_OPEN.pop().leave()
+        bwd.enter()
+        _BACKWARD_OPEN.append(bwd)
+
+    def leave_backward(*_):
+        bwd.leave()
+        if bwd in _BACKWARD_OPEN:
+            _BACKWARD_OPEN.remove(bwd)
+
+    return [module.register_forward_pre_hook(lambda m, i: fwd.enter()),
+            module.register_forward_hook(lambda m, i, o: fwd.leave()),
+            module.register_full_backward_pre_hook(
+                lambda m, g: enter_backward()),
+            module.register_full_backward_hook(
+                lambda m, gi, go: leave_backward())]
 
 
 def group_times(totals_us: Dict[str, float], step_s: float) -> Dict:
@@ -109,11 +130,17 @@ def profile_step(step: Callable[[], None]) -> Dict:
         with record_function('patch_embed'):
             x, layout = embed(*args, **kwargs)
         if x.grad_fn is not None:  # its backward: see the module doc
-            x.grad_fn.register_prehook(patch.enter)
+            def enter_patch(*_):
+                while _BACKWARD_OPEN:
+                    _BACKWARD_OPEN.pop().leave()
+                patch.enter()
+            x.grad_fn.register_prehook(enter_patch)
         return x, layout
 
     def tagged_step(*args, **kwargs):
         patch.leave()
+        while _BACKWARD_OPEN:
+            _BACKWARD_OPEN.pop().leave()
         with record_function('optimizer'):
             return inner(*args, **kwargs)
 
