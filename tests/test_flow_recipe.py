@@ -48,6 +48,8 @@ def source_of(info):
 @pytest.mark.parametrize('config,sintel_pairs', [
     ('configs/winwin/vitb_flow_sintel.py', 2),  # subtrain: alley_1
     ('configs/winwin/vitb_flow_sintel_testset-ft.py', 6),  # train: 3 scenes
+    ('configs/winwin/vitb_flow_sintel_crop-tile.py', 2),
+    ('configs/winwin/vitb_flow_sintel_fullres.py', 2),
 ])
 def test_sintel_config_epoch_counts(tmp_path, config, sintel_pairs):
     """One epoch: 40x Sintel clean + 40x Sintel final + 4x Things (both

@@ -12,14 +12,24 @@ train_pipeline = [
     dict(type='FlowColorJitter'),
     dict(type='PackFlowInputs'),
 ]
+# The CroCo-Flow mix of vitb_flow_sintel.py with this pipeline.
+_sintel = dict(type='SintelDataset', data_root='data/Sintel',
+               split='subtrain', pipeline=train_pipeline)
 train_dataloader = dict(dataset=dict(datasets=[
-    dict(type='FlyingChairsDataset', data_root='data/FlyingChairs_release',
-         split='train', pipeline=train_pipeline),
-    dict(type='FlyingThings3DDataset', data_root='data/flyingthings3d',
-         split='train', pass_style=('clean', 'final'),
-         direction=('into_future', 'into_past'), pipeline=train_pipeline),
-    dict(type='SintelDataset', data_root='data/Sintel', split='subtrain',
-         pass_style=('clean', 'final'), pipeline=train_pipeline),
+    dict(type='RepeatDataset', times=40,
+         dataset=dict(_sintel, pass_style='clean')),
+    dict(type='RepeatDataset', times=40,
+         dataset=dict(_sintel, pass_style='final')),
+    dict(type='RepeatDataset', times=4, dataset=dict(
+        type='FlyingThings3DDataset', data_root='data/flyingthings3d',
+        split='train', pass_style=('clean', 'final'),
+        direction=('into_future', 'into_past'), pipeline=train_pipeline)),
+    dict(type='RepeatDataset', times=4, dataset=dict(
+        type='FlyingChairsDataset', data_root='data/FlyingChairs_release',
+        split='train', pipeline=train_pipeline)),
+    dict(type='TartanAirDataset', data_root='data/TartanAir', split='train',
+         pipeline=train_pipeline),
 ]))
+del _sintel
 # Trained and tested on the same number of tokens: nothing to tune.
 custom_hooks = []

@@ -79,3 +79,28 @@ def tiled_flow(predict: Callable[[Tensor], Tensor], pairs: Tensor,
             acc[..., y1:y2, x1:x2] += w[rows] * out[rows]
             wsum[..., y1:y2, x1:x2] += w[rows]
     return acc / (wsum + 1e-16), len(boxes)
+
+
+def resized_flow(predict: Callable[[Tensor], Tensor], pairs: Tensor,
+                 size: Sequence[int]) -> Tensor:
+    """The *resize* test mode (paper Table 4 right): resize the pairs to
+    the training size, predict, resize the output back and scale the flow
+    vectors by the size ratios (u by ``W / w``, v by ``H / h``).
+
+    Args:
+        predict: ``(n, 6, h, w) -> (n, 3, h, w)`` raw head output (u, v, c).
+        pairs: ``(B, 6, H, W)`` normalised image pairs.
+        size: ``(h, w)`` the network sees (the training crop).
+
+    Returns:
+        ``(B, 3, H, W)`` (u, v, c) at the input size.
+    """
+    H, W = pairs.shape[-2:]
+    h, w = int(size[0]), int(size[1])
+    small = torch.nn.functional.interpolate(
+        pairs, (h, w), mode='bilinear', align_corners=False)
+    out = predict(small)  # B, 3, h, w
+    out = torch.nn.functional.interpolate(
+        out, (H, W), mode='bilinear', align_corners=False)
+    scale = out.new_tensor([W / w, H / h, 1.]).view(1, 3, 1, 1)
+    return out * scale

@@ -16,7 +16,7 @@ from torch import Tensor
 from ...structures import TokenLayout
 from ..decoders.matching_readout import token_flow_targets
 from ..losses import flow_valid_mask
-from .flow_tiling import tiled_flow
+from .flow_tiling import resized_flow, tiled_flow
 from .winwin_mixin import WinWinMixin
 
 # The matching readout's inputs: (x1, x2, layout1, layout2).
@@ -51,7 +51,9 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
     ``mode='tile'`` is CroCo-Flow's tiling baseline (tiles of each frame's
     own pixels) with ``crop_size`` (required, a multiple of the patch size),
     ``overlap`` (0.9), ``beta`` (10), ``beta_s`` (5) and
-    ``tiles_per_batch`` (8). Predictions are ``pred_flow`` ``(2, H,
+    ``tiles_per_batch`` (8); ``mode='resize'`` resizes each frame to
+    ``crop_size``, predicts in one pass and resizes the flow back with its
+    vectors scaled (paper Table 4 right). Predictions are ``pred_flow`` ``(2, H,
     W)`` and ``pred_flow_conf`` ``(1, H, W)`` (the raw confidence channel:
     larger = less certain) at ``ori_shape``.
 
@@ -310,8 +312,43 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
             return self.encode_decode(inputs)
         if mode == 'tile':
             return self.tile_inference(inputs, data_samples)
-        raise ValueError(f"test_cfg.mode must be 'whole' or 'tile', got "
-                         f'{mode!r}')
+        if mode == 'resize':
+            return self.resize_inference(inputs, data_samples)
+        raise ValueError(f"test_cfg.mode must be 'whole', 'tile' or "
+                         f"'resize', got {mode!r}")
+
+    def _checked_crop(self) -> Tuple[int, int]:
+        cfg = self.test_cfg
+        d = self.backbone_size_divisor
+        crop = cfg.get('crop_size')
+        if crop is None or any(int(c) % d for c in crop):
+            raise ValueError(
+                f"test_cfg.mode={cfg.get('mode')!r} needs "
+                'test_cfg.crop_size=(h, w), '
+                f'multiples of the patch size {d} (the training crop, '
+                f'CroCo-Flow: (320, 384)); got {crop}')
+        return int(crop[0]), int(crop[1])
+
+    def resize_inference(self, inputs: Tensor,
+                         data_samples: OptSampleList = None) -> Tensor:
+        """The *resize* baseline (paper Table 4 right): each frame's own
+        pixels (padding excluded) resized to ``test_cfg.crop_size``, one
+        pass, the flow resized back and its vectors scaled.
+
+        Returns:
+            ``(B, 3, H, W)`` (u, v, c), zero on the padding.
+        """
+        crop = self._checked_crop()
+        B, _, H, W = inputs.shape
+        out = inputs.new_zeros(B, 3, H, W)
+        for i in range(B):
+            _, right, _, bottom = ([0] * 4 if data_samples is None else
+                                   data_samples[i].metainfo.get(
+                                       'padding_size', [0] * 4))
+            h, w = H - bottom, W - right
+            out[i:i + 1, :, :h, :w] = resized_flow(
+                self.encode_decode, inputs[i:i + 1, :, :h, :w], crop)
+        return out
 
     def tile_inference(self, inputs: Tensor,
                        data_samples: OptSampleList = None) -> Tensor:
@@ -323,13 +360,7 @@ class WinWinFlowEstimator(WinWinMixin, BaseSegmentor):
             ``(B, 3, H, W)`` merged (u, v, c), zero on the padding.
         """
         cfg = self.test_cfg
-        d = self.backbone_size_divisor
-        crop = cfg.get('crop_size')
-        if crop is None or any(int(c) % d for c in crop):
-            raise ValueError(
-                "test_cfg.mode='tile' needs test_cfg.crop_size=(h, w), "
-                f'multiples of the patch size {d} (the training crop, '
-                f'CroCo-Flow: (320, 384)); got {crop}')
+        crop = self._checked_crop()
         B, _, H, W = inputs.shape
         out = inputs.new_zeros(B, 3, H, W)
         for i in range(B):
