@@ -50,6 +50,8 @@ def source_of(info):
     ('configs/winwin/vitb_flow_sintel_testset-ft.py', 6),  # train: 3 scenes
     ('configs/winwin/vitb_flow_sintel_crop-tile.py', 2),
     ('configs/winwin/vitb_flow_sintel_fullres.py', 2),
+    ('configs/winwin/vitb_flow_sintel_fullres-vitdet.py', 2),
+    ('configs/winwin/vitb_flow_sintel_tokens-200.py', 2),
 ])
 def test_sintel_config_epoch_counts(tmp_path, config, sintel_pairs):
     """One epoch: 40x Sintel clean + 40x Sintel final + 4x Things (both
