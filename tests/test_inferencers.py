@@ -100,3 +100,18 @@ def test_flow_video_frame_count(flow, tmp_path):
     h, w = src_r.height, src_r.width  # the codec may round 37x53 down
     assert r.frame_cnt == 3
     assert (r.height, r.width) == (h + h % 2, 2 * w + (2 * w) % 2)
+
+
+def test_memory_error_names_size(seg):
+    from winwin_mm.apis.inferencers import (InferenceMemoryError,
+                                            estimate_bytes)
+    need = estimate_bytes(seg.model, 1080, 1920)
+    assert estimate_bytes(seg.model, 1080, 1920, bf16=True) == need // 2
+    assert estimate_bytes(seg.model, 2160, 3840) > 10 * need  # ~N^2
+    seg.memory_limit = 1000  # a tiny fake device
+    try:
+        with pytest.raises(InferenceMemoryError, match=r'33x47.*bf16=True'):
+            seg(_img(33, 47))
+    finally:
+        seg.memory_limit = None
+    assert seg(_img(33, 47))['predictions'][0].shape == (33, 47)

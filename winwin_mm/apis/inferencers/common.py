@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from ..inference import init_model
+from .memory import check_memory
 
 ImageLike = Union[str, np.ndarray]
 
@@ -58,12 +59,17 @@ def stem(name: Optional[str], index: int) -> str:
     return f'{index:08d}'
 
 
-def test_step(model: nn.Module, data: dict, bf16: bool, device: str) -> list:
-    """``model.test_step`` under ``no_grad`` (and bf16 autocast). mmseg's
-    preprocessors need one size per batch, so a batch of mixed sizes runs
-    one sample at a time."""
+def test_step(model: nn.Module, data: dict, bf16: bool, device: str,
+              memory_limit: Optional[int] = None) -> list:
+    """``model.test_step`` under ``no_grad`` (and bf16 autocast), after
+    checking that the device can hold the largest input (``memory_limit``
+    bytes, default: its free memory). mmseg's preprocessors need one size
+    per batch, so a batch of mixed sizes runs one sample at a time."""
     inputs, samples = data['inputs'], data['data_samples']
     sizes = {tuple(x.shape[-2:]) for x in inputs}
+    H, W = max(s[0] for s in sizes), max(s[1] for s in sizes)
+    check_memory(model, H, W, len(inputs) if len(sizes) == 1 else 1, bf16,
+                 device, memory_limit)
     with torch.no_grad(), autocast(bf16, device):
         if len(sizes) <= 1:
             return model.test_step(data)

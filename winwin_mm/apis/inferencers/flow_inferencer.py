@@ -36,6 +36,8 @@ class WinWinFlowInferencer(BaseInferencer):
         weights: checkpoint file (``None``: the model's current weights).
         device: ``'cpu'``, ``'cuda:0'``, ...
         show_progress: show a progress bar (work done, time left).
+        memory_limit: bytes an input may need (default: the device's free
+            memory); larger inputs raise ``InferenceMemoryError``.
 
     Example:
         >>> inf = WinWinFlowInferencer('configs/winwin/winwin-flow_vit-t16-'
@@ -53,8 +55,10 @@ class WinWinFlowInferencer(BaseInferencer):
                  model: Union[str, dict, nn.Module],
                  weights: Optional[str] = None,
                  device: str = 'cpu',
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True,
+                 memory_limit: Optional[int] = None) -> None:
         self._device = device
+        self.memory_limit = memory_limit
         self._built = model if isinstance(model, nn.Module) else None
         if self._built is not None:
             cfg = getattr(model, 'cfg', None) or {}
@@ -112,7 +116,8 @@ class WinWinFlowInferencer(BaseInferencer):
         return list(inputs)
 
     def forward(self, inputs: dict, bf16: bool = False) -> list:
-        return test_step(self.model, inputs, bf16, self._device)
+        return test_step(self.model, inputs, bf16, self._device,
+                         self.memory_limit)
 
     @staticmethod
     def _flow(sample: SegDataSample) -> np.ndarray:

@@ -27,6 +27,8 @@ class WinWinSegInferencer(BaseInferencer):
         weights: checkpoint file (``None``: the model's current weights).
         device: ``'cpu'``, ``'cuda:0'``, ...
         show_progress: show a progress bar (work done, time left).
+        memory_limit: bytes an input may need (default: the device's free
+            memory); larger inputs raise ``InferenceMemoryError``.
 
     Example:
         >>> inf = WinWinSegInferencer('configs/winwin/winwin_vit-t16-rope_'
@@ -43,8 +45,10 @@ class WinWinSegInferencer(BaseInferencer):
                  model: Union[str, dict, nn.Module],
                  weights: Optional[str] = None,
                  device: str = 'cpu',
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True,
+                 memory_limit: Optional[int] = None) -> None:
         self._device = device
+        self.memory_limit = memory_limit
         if isinstance(model, nn.Module):
             self._built = model
             cfg = getattr(model, 'cfg', None) or {}
@@ -94,7 +98,8 @@ class WinWinSegInferencer(BaseInferencer):
         return super()._inputs_to_list(inputs)
 
     def forward(self, inputs: dict, bf16: bool = False) -> list:
-        return test_step(self.model, inputs, bf16, self._device)
+        return test_step(self.model, inputs, bf16, self._device,
+                         self.memory_limit)
 
     @staticmethod
     def _pred(sample: SegDataSample) -> np.ndarray:
