@@ -68,3 +68,21 @@ PY
 echo "[demo-flow] time: training + tuning $((trained - start)) s, evaluation $((end - trained)) s"
 echo "[demo-flow] pictures (frame 1 | ground truth | prediction | EPE): $WORK/pictures/"
 echo "[demo-flow] ================================================================"
+
+# the video demo on a short generated clip (4 frames, 256x384) with the
+# trained model: one output frame (frame | flow colour wheel) per pair
+$PY - "$WORK/clip.avi" <<'PY'
+import sys
+import cv2
+import numpy as np
+from winwin_mm.datasets.generated.flow_scenes import render_sequence
+frames = render_sequence(np.random.default_rng(7), 4, 256, 384)[0]
+w = cv2.VideoWriter(sys.argv[1], cv2.VideoWriter_fourcc(*'MJPG'), 4,
+                    (384, 256))
+for f in frames:
+    w.write(f)
+w.release()
+PY
+$PY demo/video_flow_demo.py "$WORK/clip.avi" "$CONFIG" "$CKPT" \
+  --out "$WORK/clip_flow.avi"
+echo "[demo-flow] video demo (frame | flow): $WORK/clip_flow.avi"

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.infer import BaseInferencer
+from mmengine.utils import ProgressBar
 from mmseg.structures import SegDataSample
 
 from .common import ImageLike, build_model, read_image, stem, test_step
@@ -181,7 +182,7 @@ class WinWinFlowInferencer(BaseInferencer):
         if prev is None:
             raise ValueError(f'cannot read a frame from {video}')
         total = max(reader.frame_cnt - 1, 1)
-        bar = mmcv.ProgressBar(total) if self.show_progress else None
+        bar = ProgressBar(total) if self.show_progress else None
         try:
             while True:
                 cur = reader.read()
