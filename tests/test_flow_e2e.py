@@ -52,7 +52,16 @@ def flow_roots(tmp_path_factory):
     (d / 'into_future' / 'left').mkdir(parents=True)
     write_pfm(str(d / 'into_future' / 'left' /
                   'OpticalFlowIntoFuture_0006_L.pfm'), flow)
-    return dict(chairs=chairs, things=things, sintel=sintel)
+
+    tartanair = base / 'tartanair'
+    traj = tartanair / 'abandonedfactory' / 'Easy' / 'P000'
+    (traj / 'image_left').mkdir(parents=True)
+    (traj / 'flow').mkdir()
+    shutil.copy(f1, traj / 'image_left' / '000000_left.png')
+    shutil.copy(f2, traj / 'image_left' / '000001_left.png')
+    np.save(str(traj / 'flow' / '000000_000001_flow.npy'), flow)
+    return dict(chairs=chairs, things=things, sintel=sintel,
+                tartanair=tartanair)
 
 
 def tiny_options(roots, max_iters: int):
@@ -77,10 +86,17 @@ def tiny_options(roots, max_iters: int):
         'param_scheduler.1.begin=2', 'param_scheduler.1.end=4',
         'custom_hooks.0.num_images=2', 'custom_hooks.0.grid=[1.0,1.2,0.1]',
         'randomness.seed=0',
-        'train_dataloader.dataset.datasets.1.direction=into_future',
+        'train_dataloader.dataset.datasets.2.dataset.direction=into_future',
+        f'custom_hooks.0.dataset.data_root={roots["sintel"]}',
     ]
-    for i, name in enumerate(('chairs', 'things', 'sintel')):
-        ds = f'train_dataloader.dataset.datasets.{i}'
+    # The CroCo-Flow mix: four RepeatDatasets (Sintel clean, Sintel final,
+    # Things, Chairs), then TartanAir.
+    mix = 'train_dataloader.dataset.datasets'
+    for ds, name in ((f'{mix}.0.dataset', 'sintel'),
+                     (f'{mix}.1.dataset', 'sintel'),
+                     (f'{mix}.2.dataset', 'things'),
+                     (f'{mix}.3.dataset', 'chairs'),
+                     (f'{mix}.4', 'tartanair')):
         opts += [f'{ds}.data_root={roots[name]}',
                  f'{ds}.pipeline.1.crop_size=[{H},{W}]',
                  f'{ds}.pipeline.2.crop_size=[{H},{W}]',
@@ -91,6 +107,10 @@ def tiny_options(roots, max_iters: int):
         opts += [f'{split}_dataloader.num_workers=0',
                  f'{split}_dataloader.persistent_workers=False']
     opts += [f'{s}_dataloader.dataset.data_root={roots["sintel"]}'
+             for s in ('val', 'test')]
+    # The config validates on clean + final; the checks below count the
+    # clean pass only.
+    opts += [f'{s}_dataloader.dataset.pass_style=clean'
              for s in ('val', 'test')]
     return opts
 
