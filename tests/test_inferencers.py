@@ -115,3 +115,22 @@ def test_memory_error_names_size(seg):
     finally:
         seg.memory_limit = None
     assert seg(_img(33, 47))['predictions'][0].shape == (33, 47)
+
+
+@pytest.mark.slow
+def test_image_demo_cli(seg, tmp_path):
+    import subprocess
+    import sys
+
+    import torch
+    ckpt = str(tmp_path / 'w.pth')
+    torch.save(dict(state_dict=seg.model.state_dict(), meta={}), ckpt)
+    mmcv.imwrite(_img(37, 53), str(tmp_path / 'a.png'))
+    subprocess.run([sys.executable, 'demo/image_demo.py',
+                    str(tmp_path / 'a.png'), SEG, ckpt, '--out-dir',
+                    str(tmp_path / 'out')], check=True, capture_output=True)
+    label = mmcv.imread(str(tmp_path / 'out' / 'pred' / 'a.png'),
+                        flag='unchanged')
+    assert label.shape == (37, 53)
+    np.testing.assert_array_equal(
+        label, seg(str(tmp_path / 'a.png'))['predictions'][0])
