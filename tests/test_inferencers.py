@@ -46,6 +46,7 @@ def test_seg_odd_size_folder_and_files(seg, tmp_path):
     np.testing.assert_array_equal(label, out['predictions'][0])
 
 
+@pytest.mark.slow
 def test_seg_bf16_close_to_fp32(seg):
     img = _img(33, 47)
     a = seg(img, return_datasamples=True)['predictions'][0]
