@@ -77,6 +77,7 @@ def test_every_case_runs_with_every_field(quick_run):
         report['meta']['device_name']
 
 
+@pytest.mark.slow  # shares the quick run (minutes) with the test above
 def test_quick_flop_ratio_matches_hand_computation(quick_run):
     report, _, _ = quick_run
     cases = {c['name']: c for c in report['cases']}

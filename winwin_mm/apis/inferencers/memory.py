@@ -5,6 +5,7 @@ Written here rather than taken from tools/analysis_tools/benchmark/ because
 the package must not import tools/.
 """
 import math
+import os
 from typing import Optional
 
 import torch
@@ -42,7 +43,8 @@ def estimate_bytes(model: nn.Module, height: int, width: int,
 
 def available_bytes(device: str) -> int:
     """Free memory of ``device``: ``torch.cuda.mem_get_info`` on CUDA,
-    ``MemAvailable`` of /proc/meminfo (psutil elsewhere) on the CPU."""
+    ``MemAvailable`` of /proc/meminfo on the CPU (free pages from
+    ``os.sysconf`` where there is no /proc: no extra dependency)."""
     dev = torch.device(device)
     if dev.type == 'cuda':
         return torch.cuda.mem_get_info(dev)[0]
@@ -53,8 +55,7 @@ def available_bytes(device: str) -> int:
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    import psutil
-    return psutil.virtual_memory().available
+    return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
 
 
 def check_memory(model: nn.Module, height: int, width: int, batch: int,
