@@ -20,12 +20,13 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import winwin_mm  # noqa: E402,F401  (registers the components)
-from winwin_mm.utils.config import load_run_config  # noqa: E402
+from winwin_mm.utils.config import load_run_config, set_amp  # noqa: E402
 from winwin_mm.utils.data_guard import ensure_checked_datasets  # noqa: E402
 from winwin_mm.utils.distributed import setup_cpu_distributed  # noqa: E402
 from winwin_mm.utils.strict_load import (  # noqa: E402
@@ -41,7 +42,8 @@ def parse_args() -> argparse.Namespace:
         help='resume from CKPT, or (no value) from the latest checkpoint in '
         'the work dir')
     parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision training')
+                        help='automatic mixed precision training: fp16 with '
+                        'loss scaling on CUDA, bf16 autocast elsewhere (CPU)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs')
     parser.add_argument('--launcher', default='none',
@@ -57,12 +59,11 @@ def main() -> None:
     cfg = load_run_config(args.config, args.cfg_options, args.work_dir,
                           args.launcher)
     if args.amp:
-        if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+        if cfg.optim_wrapper.get('type') in ('AmpOptimWrapper',
+                                             'BF16OptimWrapper'):
             print_log('AMP is already enabled in the config', 'current',
                       logging.WARNING)
-        else:
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
+        set_amp(cfg.optim_wrapper, torch.cuda.is_available())
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

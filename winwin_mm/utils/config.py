@@ -29,3 +29,17 @@ def load_run_config(path: str, cfg_options: Optional[dict] = None,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(path))[0])
     return cfg
+
+
+def set_amp(optim_wrapper: dict, cuda: bool) -> None:
+    """Switch ``optim_wrapper`` (a config dict, edited in place) to mixed
+    precision: mmengine's ``AmpOptimWrapper`` (fp16, dynamic loss scaling)
+    on CUDA, ``BF16OptimWrapper`` (bf16 autocast, no scaler) elsewhere,
+    where ``AmpOptimWrapper`` refuses to start. A wrapper that is already
+    mixed precision is kept."""
+    if optim_wrapper.get('type') in ('AmpOptimWrapper', 'BF16OptimWrapper'):
+        return
+    if cuda:
+        optim_wrapper.update(type='AmpOptimWrapper', loss_scale='dynamic')
+    else:
+        optim_wrapper.update(type='BF16OptimWrapper')
