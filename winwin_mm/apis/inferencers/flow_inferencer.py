@@ -1,17 +1,16 @@
 """Optical flow inference on frame pairs, frame folders and videos."""
 import os
 import os.path as osp
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
 import torch
-import torch.nn as nn
-from mmengine.infer import BaseInferencer
 from mmengine.utils import ProgressBar
 from mmseg.structures import SegDataSample
 
-from .common import ImageLike, build_model, read_image, stem, test_step
+from .base import WinWinBaseInferencer
+from .common import ImageLike, read_image, stem, test_step
 
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm')
 
@@ -23,7 +22,7 @@ def flow_to_bgr(flow: np.ndarray) -> np.ndarray:
     return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)[..., ::-1]
 
 
-class WinWinFlowInferencer(BaseInferencer):
+class WinWinFlowInferencer(WinWinBaseInferencer):
     """One-pass optical flow with a Win-Win flow model, built on mmengine's
     ``BaseInferencer``.
 
@@ -50,39 +49,8 @@ class WinWinFlowInferencer(BaseInferencer):
     preprocess_kwargs: set = set()
     forward_kwargs: set = {'bf16'}
     visualize_kwargs: set = {'vis_dir'}
+    pred_subdir = 'flow'
     postprocess_kwargs: set = {'pred_dir'}
-
-    def __init__(self,
-                 model: Union[str, dict, nn.Module],
-                 weights: Optional[str] = None,
-                 device: str = 'cpu',
-                 show_progress: bool = True,
-                 memory_limit: Optional[int] = None) -> None:
-        self._device = device
-        self.memory_limit = memory_limit
-        self._built = model if isinstance(model, nn.Module) else None
-        if self._built is not None:
-            cfg = getattr(model, 'cfg', None) or {}
-            super().__init__(dict(cfg), None, device, 'mmseg', show_progress)
-        else:
-            super().__init__(model, weights, device, 'mmseg', show_progress)
-
-    def __call__(self, inputs, return_datasamples: bool = False,
-                 batch_size: int = 1, out_dir: str = '', **kwargs) -> dict:
-        """Run on ``inputs``; with ``out_dir``, write predictions to
-        ``out_dir/flow`` and pictures to ``out_dir/vis``. Other keywords:
-        ``bf16`` (autocast), and those of :meth:`visualize` /
-        :meth:`postprocess`."""
-        if out_dir:
-            kwargs.setdefault('vis_dir', osp.join(out_dir, 'vis'))
-            kwargs.setdefault('pred_dir', osp.join(out_dir, 'flow'))
-        return super().__call__(inputs, return_datasamples, batch_size,
-                                **kwargs)
-
-    def _init_model(self, cfg, weights, device) -> nn.Module:
-        if self._built is not None:
-            return build_model(self._built, None, device)
-        return build_model(cfg, weights, device)
 
     def _init_visualizer(self, cfg):
         return None  # drawn with mmcv's flow2rgb in ``visualize``

@@ -1,20 +1,19 @@
 """Segmentation and depth inference on images, lists and folders."""
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 import cv2
 import mmcv
 import numpy as np
 import torch
-import torch.nn as nn
-from mmengine.infer import BaseInferencer
 from mmseg.structures import SegDataSample
 
-from .common import ImageLike, build_model, read_image, stem, test_step
+from .base import WinWinBaseInferencer
+from .common import ImageLike, read_image, stem, test_step
 
 
-class WinWinSegInferencer(BaseInferencer):
+class WinWinSegInferencer(WinWinBaseInferencer):
     """One-pass segmentation or depth inference with a Win-Win model, built
     on mmengine's ``BaseInferencer`` (as mmseg's ``MMSegInferencer``).
 
@@ -39,40 +38,8 @@ class WinWinSegInferencer(BaseInferencer):
     preprocess_kwargs: set = set()
     forward_kwargs: set = {'bf16'}
     visualize_kwargs: set = {'vis_dir', 'opacity'}
+    pred_subdir = 'pred'
     postprocess_kwargs: set = {'pred_dir', 'pred_format'}
-
-    def __init__(self,
-                 model: Union[str, dict, nn.Module],
-                 weights: Optional[str] = None,
-                 device: str = 'cpu',
-                 show_progress: bool = True,
-                 memory_limit: Optional[int] = None) -> None:
-        self._device = device
-        self.memory_limit = memory_limit
-        if isinstance(model, nn.Module):
-            self._built = model
-            cfg = getattr(model, 'cfg', None) or {}
-            super().__init__(dict(cfg), None, device, 'mmseg', show_progress)
-        else:
-            self._built = None
-            super().__init__(model, weights, device, 'mmseg', show_progress)
-
-    def __call__(self, inputs, return_datasamples: bool = False,
-                 batch_size: int = 1, out_dir: str = '', **kwargs) -> dict:
-        """Run on ``inputs``; with ``out_dir``, write predictions to
-        ``out_dir/pred`` and pictures to ``out_dir/vis``. Other keywords:
-        ``bf16`` (autocast), and those of :meth:`visualize` /
-        :meth:`postprocess`."""
-        if out_dir:
-            kwargs.setdefault('vis_dir', osp.join(out_dir, 'vis'))
-            kwargs.setdefault('pred_dir', osp.join(out_dir, 'pred'))
-        return super().__call__(inputs, return_datasamples, batch_size,
-                                **kwargs)
-
-    def _init_model(self, cfg, weights, device) -> nn.Module:
-        if self._built is not None:
-            return build_model(self._built, None, device)
-        return build_model(cfg, weights, device)
 
     def _init_pipeline(self, cfg):
         def load(item: ImageLike) -> dict:
