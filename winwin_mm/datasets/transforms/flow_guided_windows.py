@@ -6,6 +6,13 @@ those pixels are binned per token of frame 2, the bins are perturbed with
 Gaussian noise (std = ``stochasticity`` x the std of the binned map, so the
 network is not handed the answer), and M non-overlapping windows with the
 largest sums are picked greedily.
+
+With one-token windows (``window_size=1``, many windows) it is the
+uniform random-token baseline of the paper's Table 8: isolated tokens drawn
+uniformly in frame 1, and in frame 2 the ``M`` tokens with the most
+(perturbed) endpoint votes (:func:`top_tokens`), in the same
+``(x1, y1, x2, y2)`` box format; train it with a per-token head
+(``TokenLinearHead``).
 """
 from typing import Optional, Sequence, Tuple, Union
 
@@ -98,6 +105,33 @@ def greedy_windows(score: np.ndarray, size: Size,
     return np.array(boxes, np.int64).reshape(-1, 4)
 
 
+def top_tokens(score: np.ndarray, num: int) -> np.ndarray:
+    """The ``num`` tokens with the largest scores as ``1 x 1`` boxes.
+
+    What :func:`greedy_windows` picks for one-token windows, except that
+    ties are broken uniformly at random rather than in row-major order:
+    with few votes (no noise, or frame-1 tokens landing on few frame-2
+    tokens) the remaining picks are then uniform random tokens, not the
+    top-left corner of the frame.
+
+    Args:
+        score: ``(gh, gw)`` per-token scores.
+        num: number of tokens, at most ``gh * gw``.
+
+    Returns:
+        int64 ``(num, 4)`` token boxes ``(x1, y1, x2, y2)``, best first.
+    """
+    gh, gw = score.shape
+    if not 0 < num <= gh * gw:
+        raise ValueError(f'cannot pick {num} distinct tokens of a '
+                         f'{gh}x{gw} grid')
+    flat = score.reshape(-1)  # gh*gw
+    # lexsort: the last key is the primary one (descending score).
+    order = np.lexsort((np.random.random(flat.size), -flat))[:num]
+    y, x = np.divmod(order, gw)
+    return np.stack([x, y, x + 1, y + 1], axis=1).astype(np.int64)
+
+
 @TRANSFORMS.register_module()
 class FlowGuidedWindows(BaseTransform):
     """N random windows in frame 1, M flow-guided windows in frame 2.
@@ -114,11 +148,19 @@ class FlowGuidedWindows(BaseTransform):
       mean, as in the paper; a constant offset does not change the choice
       since all frame-2 windows have one size), and ``num_windows2`` windows
       of ``window_size2`` are picked greedily by largest sum
-      (:func:`greedy_windows`). With no valid endpoint in frame 2 (all out
+      (:func:`greedy_windows`; one-token windows: :func:`top_tokens`,
+      ties at random). With no valid endpoint in frame 2 (all out
       of view or no valid GT), or when the greedy picks leave no room, the
       frame-2 windows are placed at random as in ``'random'``.
     - ``'same'``: frame 2 gets the frame-1 windows.
     - ``'random'``: frame 2 gets its own :class:`RandomWindows` draw.
+
+    Random tokens (paper Table 8, Appendix C): ``window_size=1`` with
+    ``num_windows=200`` draws 200 distinct tokens uniformly in frame 1;
+    ``window_size2=1`` with ``num_windows2=200`` picks 200 tokens of frame 2
+    by ``mode`` (the paper's "Random (200 tokens)" frame-2 masking is
+    ``'flow_guided'`` with its stochasticity). Either frame may keep
+    windows instead (the table's mixed rows).
 
     All randomness comes from numpy's global generator (mmengine's seed).
 
@@ -220,6 +262,8 @@ class FlowGuidedWindows(BaseTransform):
         score = counts
         if std > 0:
             score = counts + np.random.normal(counts.mean(), std, counts.shape)
+        if tuple(size) == (1, 1):  # random-token mode: top votes
+            return top_tokens(score, num) * p
         boxes = greedy_windows(score, size, num)
         if boxes is None:  # greedy painted itself into a corner
             return self._draw(self.frame2, hw, 'frame 2')
