@@ -65,5 +65,8 @@ val_dataloader = dict(
                  split='subval', pass_style=('clean', 'final'),
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='FlowMetric')
+# --out DIR writes DIR/{clean,final}/SCENE/frame_XXXX.flo: the pass is kept
+# (name_depth=3) so the two passes' same-named frames do not collide; it is
+# also the layout of Sintel's submission bundler.
+val_evaluator = dict(type='FlowMetric', name_depth=3)
 test_evaluator = val_evaluator

@@ -42,9 +42,13 @@ class FlowMetric(BaseMetric):
         output_dir: write each prediction as a ``.flo`` file (``mmcv.
             flowwrite``) named after the frame-1 image path: its last
             ``name_depth`` components with the extension replaced (2:
-            ``alley_1/frame_0001.flo``, Sintel's submission layout).
+            ``alley_1/frame_0001.flo``). Two pairs of one evaluation that
+            map to the same file are an error (nothing is overwritten).
         name_depth: path components of the frame-1 image kept in the
-            ``.flo`` name (Spring: 3, ``0001/frame_left/frame_left_0001``).
+            ``.flo`` name. A set with both Sintel passes needs 3
+            (``clean/alley_1/frame_0001.flo``, the pass/scene/frame layout
+            of Sintel's submission bundler); Spring: 3
+            (``0001/frame_left/frame_left_0001``).
         format_only: only write the predictions (no ground truth needed).
         keep_results: accepted for ``tools/test.py --out`` (the ``.flo``
             files are always kept).
@@ -77,6 +81,8 @@ class FlowMetric(BaseMetric):
         self.keep_results = keep_results
         if output_dir and is_main_process():
             mkdir_or_exist(output_dir)
+        # .flo path -> frame 1 of the pair written there, this evaluation.
+        self._written: Dict[str, str] = {}
 
     def flo_path(self, img_path: str) -> str:
         """Where the prediction of the pair with frame 1 ``img_path`` goes."""
@@ -84,12 +90,35 @@ class FlowMetric(BaseMetric):
         return osp.join(self.output_dir,
                         *parts[:-1], osp.splitext(parts[-1])[0] + '.flo')
 
+    def _claim(self, img_path: str) -> str:
+        """:meth:`flo_path`, refused when another pair of this evaluation
+        already wrote there (e.g. Sintel clean and final with
+        ``name_depth=2``): one prediction would silently replace the
+        other."""
+        path = self.flo_path(img_path)
+        other = self._written.setdefault(path, img_path)
+        if other != img_path:
+            raise FileExistsError(
+                f'FlowMetric: the predictions of {other} and {img_path} '
+                f'would both be written to {path}; keep more of the path '
+                f'in the name (name_depth > {self.name_depth}, e.g. 3 for '
+                'Sintel clean + final: pass/scene/frame)')
+        return path
+
+    def evaluate(self, size: int) -> dict:
+        """``BaseMetric.evaluate``; every process then forgets the files
+        it wrote (the next evaluation overwrites them legitimately)."""
+        try:
+            return super().evaluate(size)
+        finally:
+            self._written.clear()
+
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Accumulate per-pair sums and counts (and write ``.flo`` files)."""
         for sample in data_samples:
             pred = sample['pred_flow']['data'].detach().cpu()  # 2, h, w
             if self.output_dir:
-                path = self.flo_path(sample['img_path'])
+                path = self._claim(sample['img_path'])
                 mkdir_or_exist(osp.dirname(path))
                 mmcv.flowwrite(pred.permute(1, 2, 0).numpy().astype(
                     np.float32), path)
