@@ -19,8 +19,10 @@ class SintelDataset(BaseFlowDataset):
 
     - ``train``: every training scene;
     - ``subtrain`` / ``subval``: the training scenes but ``val_scenes`` /
-      only them (CroCo-Flow's validation: temple_2 and temple_3, 98 pairs
-      per pass);
+      only them. The default is CroCo-Flow's split (naver/croco,
+      ``stereoflow/datasets_flow.py``, the Sintel dataset's pair lists):
+      subval = the scenes temple_2 and temple_3, subtrain = the other 21,
+      which it checks as 98 + 943 = 1041 pairs per pass;
     - ``test``: ``test/{pass}`` without ground truth (``flow_path`` None).
 
     Each sample also has ``scene``, ``frame`` (number of frame 1) and
