@@ -3,9 +3,15 @@
     python tools/tune_temperature.py CONFIG CKPT --out NEW_CKPT \
         [--mode search|sweep|learned] [--num-images 700] [--grid 0.8 2.0 0.02]
     python tools/tune_temperature.py CONFIG CKPT --out NEW_CKPT --set 1.0
+    python tools/tune_temperature.py CONFIG CKPT --out NEW_CKPT --split train
 
 Measures the training loss on full-resolution training images for candidate
-multipliers (see winwin_mm/engine/temperature), writes NEW_CKPT (the input
+multipliers (see winwin_mm/engine/temperature). The images are those the
+config's TemperatureTuningHook tunes on: its ``dataset`` (a named split of
+the target benchmark, e.g. Sintel subtrain) when it names one, else the
+training set; ``--split NAME`` renames the split of that dataset (or, with
+no such hook, of the validation set), ``--train-set`` forces the training
+set. The hook's ``objective`` is the default too. Writes NEW_CKPT (the input
 checkpoint with the tuned temperature buffers; tools/test.py uses them) and
 WORK_DIR/temperature/temperature.{json,png}. The checkpoint must fit the
 config's model (--partial-load to load only what fits); NEW_CKPT is written
@@ -15,6 +21,7 @@ import argparse
 import os
 import os.path as osp
 import sys
+from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -29,7 +36,7 @@ from winwin_mm.engine.temperature import (  # noqa: E402
     MODES, NoTrainingSetError, analytic_from_data,
     build_full_resolution_dataloader, curve_lines, save_report,
     set_temperature, temperature_buffer_names, temperature_modules,
-    training_data_samples, tune_temperature)
+    training_data_samples, tune_temperature, tuning_dataset, tuning_hook)
 from winwin_mm.models.utils import NoTemperatureError  # noqa: E402
 from winwin_mm.utils.checkpoint import (  # noqa: E402
     TMP_SUFFIX, publish, to_safe_types)
@@ -60,9 +67,20 @@ def parse_args() -> argparse.Namespace:
                         choices=['search', 'current'])
     parser.add_argument('--no-analytic-start', action='store_true',
                         help='start the search at the grid middle')
-    parser.add_argument('--objective', default='loss',
+    parser.add_argument('--objective', default=None,
                         help="'loss' (training loss) or a key of the "
-                        "model's loss dict, e.g. decode.epe for flow")
+                        "model's loss dict, e.g. decode.epe for flow; "
+                        "default: the config's TemperatureTuningHook "
+                        "objective, else 'loss'")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument('--split', default=None, metavar='NAME',
+                       help='tune on this split of the TemperatureTuningHook '
+                       "dataset (or of the validation set), e.g. 'subtrain' "
+                       "or 'train' for Sintel; default: the hook's dataset "
+                       'as configured, else the training set')
+    where.add_argument('--train-set', action='store_true',
+                       help='tune on the training set (train_dataloader) '
+                       "even when the hook names a dataset")
     parser.add_argument('--set', type=float, default=None, metavar='M',
                         help='no tuning: write NEW_CKPT with every multiplier '
                         'set to M (e.g. 1.0 for the untuned baseline)')
@@ -112,11 +130,24 @@ def write_tuned(ckpt: dict, model: torch.nn.Module, summary: dict,
     publish(out + TMP_SUFFIX, out)
 
 
+def analytic_source(train_dataloader: dict,
+                    dataset: Optional[dict]) -> dict:
+    """Where the analytic start reads training windows: the tuning dataset
+    through its own pipeline when that samples windows (the hook's dataset
+    uses the training pipeline), else the training set."""
+    if dataset is not None and any(
+            'Windows' in str(t.get('type', ''))
+            for t in dataset.get('pipeline') or []):
+        return dict(train_dataloader or {}, dataset=dataset)
+    return train_dataloader
+
+
 def tune(args: argparse.Namespace, model: torch.nn.Module, loader,
-         train_dataloader: dict, out_dir: str, logger: MMLogger) -> dict:
+         train_dataloader: dict, dataset: Optional[dict], out_dir: str,
+         logger: MMLogger) -> dict:
     """Tune, log and save the report; returns the checkpoint summary."""
     analytic = analytic_from_data(
-        training_data_samples(train_dataloader),
+        training_data_samples(analytic_source(train_dataloader, dataset)),
         loader.dataset[0]['inputs'].shape,
         getattr(getattr(model, 'backbone', None), 'patch_size', None))
     report = tune_temperature(
@@ -140,11 +171,17 @@ def main() -> None:
     ensure_checked_datasets(cfg)  # skip_unreadable in the dataset config
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     train_dataloader = cfg.get('train_dataloader')
+    hook = tuning_hook(cfg) or {}
+    if args.objective is None:
+        args.objective = hook.get('objective', 'loss')
     if args.set is None:  # fail early, before loading anything
         try:
+            dataset, what = tuning_dataset(cfg, args.split, args.train_set)
+            source = (train_dataloader if dataset is None else
+                      dict(train_dataloader or {}, dataset=dataset))
             loader = build_full_resolution_dataloader(
-                train_dataloader, args.num_images, args.batch_size)
-        except NoTrainingSetError as e:
+                source, args.num_images, args.batch_size)
+        except (NoTrainingSetError, ValueError, FileNotFoundError) as e:
             sys.exit(f'error: {e}')
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     # Before anything is written: a file or weights that do not fit exit.
@@ -163,7 +200,11 @@ def main() -> None:
         set_temperature(model, args.set)
         summary = dict(mode='set', best=args.set)
     else:
-        summary = tune(args, model, loader, train_dataloader, out_dir, logger)
+        logger.info(f'tuning on {len(loader.dataset)} full-resolution '
+                    f'images of {what}, objective {args.objective}')
+        summary = tune(args, model, loader, train_dataloader, dataset,
+                       out_dir, logger)
+        summary['tuning_set'] = what
     write_tuned(ckpt, model, dict(summary, source=args.checkpoint), args.out)
     logger.info(f'wrote {args.out} (temperature buffers set, mode '
                 f'{summary["mode"]}); evaluate it with tools/test.py')

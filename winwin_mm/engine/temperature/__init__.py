@@ -13,6 +13,7 @@ from .measure import (FullResolutionLoss, get_temperature, set_temperature,
 from .report import curve_lines, plot_report, save_report
 from .search import CachedFunction, brent_search, grid_sweep, grid_values
 from .tuner import MODES, tune_temperature
+from .tuning_set import tuning_dataset, tuning_hook
 
 __all__ = [
     'analytic_from_data', 'analytic_temperature', 'image_tokens',
@@ -23,5 +24,6 @@ __all__ = [
     'get_temperature', 'set_temperature', 'temperature_as_list',
     'temperature_modules', 'unwrap_model', 'curve_lines',
     'plot_report', 'save_report', 'CachedFunction', 'brent_search',
-    'grid_sweep', 'grid_values', 'MODES', 'tune_temperature'
+    'grid_sweep', 'grid_values', 'MODES', 'tune_temperature',
+    'tuning_dataset', 'tuning_hook'
 ]
