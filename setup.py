@@ -32,6 +32,9 @@ EXTRAS = {
     'flow': ['h5py>=3.0'],
     # mmseg's Albu transform of the depth configs (NYU and generated rooms)
     'depth': ['albumentations>=1.3'],
+    # ONNX export (torch.export -> onnxscript) and ONNX Runtime
+    # (winwin_mm.deployment, tools/deployment/pytorch2onnx.py)
+    'onnx': ['onnx>=1.16', 'onnxscript>=0.3', 'onnxruntime>=1.18'],
 }
 EXTRAS['all'] = sorted({r for reqs in EXTRAS.values() for r in reqs})
 EXTRAS['tests'] = EXTRAS['all'] + ['pytest>=7.0']
