@@ -1,18 +1,22 @@
 """Test-resolution study (paper Figure 5): mIoU of several models on
-centre crops of several sizes.
+crops of several sizes.
 
     python tools/test_resolution.py \
         --model 'Win-Win' CONFIG CHECKPOINT \
         --model 'crop 112' CONFIG CHECKPOINT 112x112 \
         --model 'full-res.' CONFIG CHECKPOINT 176x320 \
-        --sizes 64 96 112 176 176x320 --out-dir work_dirs/test_resolution
+        --sizes 64 96 112 176 176x320 --out-dir work_dirs/test_resolution \
+        [--crops center|grid]
 
 Each ``--model`` is a label, a config, a checkpoint and, for a model
 trained at one size (crop or whole image), that size (HxW pixels): those
 models draw the 'trained at the test size' reference line at their own
 size. Each (model, size) is one run of the config's test loop (its model,
-test mode, checkpoint temperature, metric) on the central HxW crop of every
-test image (``TestCenterCrop``). Writes OUT_DIR/test_resolution.json and
+test mode, checkpoint temperature, metric) on HxW crops of the test
+images: ``--crops center`` (default) the central crop of each image
+(``TestCenterCrop``); ``--crops grid`` the paper's protocol, every image
+tiled with crops of the size (``GridCropDataset``: ceil(H/h) x ceil(W/w)
+crops, the last row/column at the border), each crop one test sample. Writes OUT_DIR/test_resolution.json and
 .png. See docs/test_resolution.md; helpers in
 tools/analysis_tools/test_resolution/.
 """
@@ -27,9 +31,9 @@ sys.path[:0] = [TOOLS_DIR, osp.dirname(TOOLS_DIR)]
 from mmengine.config import DictAction  # noqa: E402
 
 import winwin_mm  # noqa: E402,F401
-from analysis_tools.test_resolution import (ModelSpec,  # noqa: E402
-                                            parse_size, plot_study,
-                                            run_study)
+from analysis_tools.test_resolution import (CROPS,  # noqa: E402
+                                            ModelSpec, parse_size,
+                                            plot_study, run_study)
 
 
 def parse_args(argv=None):
@@ -39,6 +43,9 @@ def parse_args(argv=None):
     parser.add_argument('--sizes', nargs='+', required=True,
                         help='test crops: S (square) or HxW pixels')
     parser.add_argument('--out-dir', default='work_dirs/test_resolution')
+    parser.add_argument('--crops', default='center', choices=CROPS,
+                        help='the central crop of each test image, or the '
+                        'grid of crops tiling it (the paper)')
     parser.add_argument('--title', default=None)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides applied to every config')
@@ -58,7 +65,7 @@ def main(argv=None):
     os.makedirs(args.out_dir, exist_ok=True)
     study = run_study(specs, sizes, args.out_dir,
                       osp.join(args.out_dir, 'test_resolution.json'),
-                      args.cfg_options)
+                      args.cfg_options, args.crops)
     plot_study(study, osp.join(args.out_dir, 'test_resolution.png'),
                args.title)
     for entry in study['models']:

@@ -37,7 +37,9 @@ def plot_study(study: dict, out_png: str, title: Optional[str] = None
     ax.minorticks_off()
     ax.set_xlabel('test crop (HxW pixels)')
     ax.set_ylabel('mIoU')
-    ax.set_title(title or 'mIoU vs test resolution', fontsize=9)
+    crops = {'grid': 'grids of crops', 'center': 'centre crops'}.get(
+        study.get('crops', 'center'), 'crops')
+    ax.set_title(title or f'mIoU vs test resolution ({crops})', fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out_png)

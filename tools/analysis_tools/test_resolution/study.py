@@ -1,4 +1,6 @@
-"""Evaluate (config, checkpoint) pairs on centre crops of several sizes."""
+"""Evaluate (config, checkpoint) pairs on crops of several sizes: the
+centre crop of each test image, or the grid of crops tiling it (the
+paper's protocol)."""
 import copy
 import json
 import os.path as osp
@@ -39,25 +41,48 @@ def parse_size(text: str) -> Size:
     return int(parts[0]), int(parts[1])
 
 
-def _crop_pipeline(pipeline: List[dict], size: Size) -> List[dict]:
-    """The test pipeline with ``TestCenterCrop`` after the annotations."""
+CROPS = ('center', 'grid')
+
+
+def _crop_pipeline(pipeline: List[dict], crop: dict) -> List[dict]:
+    """The test pipeline with the ``crop`` transform after the
+    annotations."""
     out = copy.deepcopy(list(pipeline))
     names = [step['type'] for step in out]
     if 'LoadAnnotations' not in names:
         raise ValueError('the test pipeline has no LoadAnnotations: the '
                          'study needs labels to crop with the image')
-    out.insert(names.index('LoadAnnotations') + 1,
-               dict(type='TestCenterCrop', crop_size=size))
+    out.insert(names.index('LoadAnnotations') + 1, crop)
     return out
 
 
-def evaluate_sizes(spec: ModelSpec, sizes: Sequence[Size], work_dir: str,
-                   cfg_options: Optional[dict] = None) -> Dict[str, float]:
-    """mIoU of one model on centre crops of each size.
+def crop_dataset(dataset: dict, size: Size, crops: str = 'center') -> dict:
+    """The test dataset config cropped to ``size``: ``'center'`` inserts
+    ``TestCenterCrop`` (one crop per image); ``'grid'`` wraps it in
+    ``GridCropDataset`` with ``TestBoxCrop`` (every crop of the grid tiling
+    each image, each one sample)."""
+    if crops not in CROPS:
+        raise ValueError(f'crops must be one of {CROPS}, got {crops!r}')
+    dataset = copy.deepcopy(dataset)
+    if crops == 'center':
+        dataset['pipeline'] = _crop_pipeline(
+            dataset['pipeline'], dict(type='TestCenterCrop', crop_size=size))
+        return dataset
+    dataset['pipeline'] = _crop_pipeline(dataset['pipeline'],
+                                         dict(type='TestBoxCrop'))
+    return dict(type='GridCropDataset', dataset=dataset, crop_size=size)
 
-    Each size is one ``Runner.test()`` of the model's own config with
-    ``TestCenterCrop`` inserted in its test pipeline (its model, test mode,
-    temperature in the checkpoint and metric unchanged).
+
+def evaluate_sizes(spec: ModelSpec, sizes: Sequence[Size], work_dir: str,
+                   cfg_options: Optional[dict] = None,
+                   crops: str = 'center') -> Dict[str, float]:
+    """mIoU of one model on crops of each size.
+
+    Each size is one ``Runner.test()`` of the model's own config with its
+    test dataset cropped by :func:`crop_dataset` (its model, test mode,
+    temperature in the checkpoint and metric unchanged). With ``'grid'``
+    the mIoU is over the pixels of all crops (a pixel in two overlapping
+    crops counts twice).
 
     Returns:
         ``{'HxW': mIoU}``.
@@ -67,8 +92,8 @@ def evaluate_sizes(spec: ModelSpec, sizes: Sequence[Size], work_dir: str,
         cfg = Config.fromfile(spec.config)
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
-        dataset = cfg.test_dataloader.dataset
-        dataset.pipeline = _crop_pipeline(dataset.pipeline, size)
+        cfg.test_dataloader.dataset = crop_dataset(
+            cfg.test_dataloader.dataset.to_dict(), size, crops)
         cfg.load_from = spec.checkpoint
         cfg.work_dir = osp.join(work_dir, spec.label.replace(' ', '_'),
                                 f'{size[0]}x{size[1]}')
@@ -85,15 +110,18 @@ def evaluate_sizes(spec: ModelSpec, sizes: Sequence[Size], work_dir: str,
 
 def run_study(specs: Sequence[ModelSpec], sizes: Sequence[Size],
               work_dir: str, out_json: str,
-              cfg_options: Optional[dict] = None) -> dict:
+              cfg_options: Optional[dict] = None,
+              crops: str = 'center') -> dict:
     """Evaluate every model on every size and write ``out_json``:
-    ``{'sizes': ['HxW', ...], 'models': [{label, config, checkpoint,
+    ``{'crops': 'center' | 'grid', 'sizes': ['HxW', ...], 'models': [{label,
+    config, checkpoint,
     train_size, miou: {'HxW': mIoU}}], 'reference': {'HxW': mIoU}}``,
     ``reference`` holding each model with a ``train_size`` at that size."""
     models = []
     for spec in specs:
         entry = asdict(spec)
-        entry['miou'] = evaluate_sizes(spec, sizes, work_dir, cfg_options)
+        entry['miou'] = evaluate_sizes(spec, sizes, work_dir, cfg_options,
+                                       crops)
         models.append(entry)
     reference = {}
     for entry in models:
@@ -102,8 +130,8 @@ def run_study(specs: Sequence[ModelSpec], sizes: Sequence[Size],
         key = '{}x{}'.format(*entry['train_size'])
         if key in entry['miou']:
             reference[key] = entry['miou'][key]
-    study = dict(sizes=['{}x{}'.format(*s) for s in sizes], models=models,
-                 reference=reference)
+    study = dict(crops=crops, sizes=['{}x{}'.format(*s) for s in sizes],
+                 models=models, reference=reference)
     with open(out_json, 'w') as f:
         json.dump(study, f, indent=1)
     return study
