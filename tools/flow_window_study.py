@@ -15,6 +15,12 @@ size (written on first use to ``data/synthetic_flow_512x768``) with the same
 windows, i.e. windows that cover a smaller part of each frame.
 ``--cfg-options`` go to both ``tools/train.py`` and ``tools/test.py``.
 
+Besides the frame-2 window settings of Table 3: token budgets
+(``tokens_50``, ``tokens_98``, ``tokens_128`` beside the demo's 72;
+Table 4 left) and the crop baselines of Table 4 right (``crop_resize``,
+``crop_tile``: the ``single`` run's checkpoint, one window shared by both
+frames = a crop, tested with resized frames or with tiles).
+
 ``--config`` takes another flow config with one ``FlowGuidedWindows`` in
 its training pipeline, e.g. the demo model fine-tuned from cross-view
 completion (``winwin-flow-cvc_*``) or the demo's scenes at twice their size
@@ -55,7 +61,40 @@ SETTINGS: Dict[str, tuple] = {
     'single': ('1 win. 8x9 \\| same window',
                dict(num_windows=1, window_size=[8, 9], num_windows2=None,
                     window_size2=None, mode='same'), (72, 72)),
+    # Token budget (paper Table 4 left: 200 / 300 / 400 / 500 of Sintel's
+    # 1728 tokens, frame 2 about as many as frame 1) around the demo's
+    # 72 / 64 of 384 tokens.
+    'tokens_50': ('2 win. 5x5 \\| 4 flow-guided win. 3x4, stoch. 0.3',
+                  dict(num_windows=2, window_size=5, num_windows2=4,
+                       window_size2=[3, 4], stochasticity=0.3,
+                       mode='flow_guided'), (50, 48)),
+    'tokens_98': ('2 win. 7x7 \\| 4 flow-guided win. 5x5, stoch. 0.3',
+                  dict(num_windows=2, window_size=7, num_windows2=4,
+                       window_size2=5, stochasticity=0.3,
+                       mode='flow_guided'), (98, 100)),
+    'tokens_128': ('2 win. 8x8 \\| 4 flow-guided win. 5x6, stoch. 0.3',
+                   dict(num_windows=2, window_size=8, num_windows2=4,
+                        window_size2=[5, 6], stochasticity=0.3,
+                        mode='flow_guided'), (128, 120)),
 }
+
+# Other tests of a trained setting (paper Table 4 right, the crop
+# baselines): name -> (description, the setting whose checkpoint is tested,
+# test --cfg-options). One window shared by both frames is a crop of the
+# pair (RoPE positions are relative; the demo's patch embedding may still
+# read pixels around the window's border patches).
+TEST_VARIANTS: Dict[str, tuple] = {
+    'crop_resize': ('crop 128x144 (= single) \\| test: frames resized to '
+                    '128x144', 'single',
+                    ['model.test_cfg.mode=resize',
+                     'model.test_cfg.crop_size=[128,144]']),
+    'crop_tile': ('crop 128x144 (= single) \\| test: 128x144 tiles, '
+                  'overlap 0.7', 'single',
+                  ['model.test_cfg.mode=tile',
+                   'model.test_cfg.crop_size=[128,144]',
+                   'model.test_cfg.overlap=0.7']),
+}
+ALL = list(SETTINGS) + list(TEST_VARIANTS)  # table order
 
 
 def cfg_value(v) -> str:
@@ -125,8 +164,34 @@ def size_options(height: int, width: int) -> List[str]:
                                ('data_root', root))]
 
 
+def test_variant(name: str, seed: int, iters: int, work: str,
+                 config: str = CONFIG, extra: List[str] = ()) -> dict:
+    """Test the checkpoint of ``TEST_VARIANTS[name]``'s setting (trained
+    first when missing) with the variant's test options."""
+    _, base, test_opts = TEST_VARIANTS[name]
+    out_dir = osp.join(work, f'{name}_seed{seed}')
+    result_file = osp.join(out_dir, 'result.json')
+    if osp.isfile(result_file):
+        print(f'[study] {name} seed {seed}: done before, skipped')
+        return json.load(open(result_file))
+    trained = one_run(base, seed, iters, work, config, extra)
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt = osp.join(work, f'{base}_seed{seed}', f'iter_{iters}.pth')
+    test = run(['tools/test.py', config, ckpt, '--work-dir',
+                osp.join(out_dir, 'test'), '--cfg-options', *extra,
+                *test_opts], osp.join(out_dir, 'test.log'))
+    m = metrics(test)
+    result = dict(setting=name, seed=seed, iters=iters,
+                  train_seconds=trained.get('train_seconds'), **m)
+    json.dump(result, open(result_file, 'w'), indent=1)
+    print(f"[study] {name} seed {seed}: EPE {m['EPE']:.3f}", flush=True)
+    return result
+
+
 def one_run(name: str, seed: int, iters: int, work: str,
             config: str = CONFIG, extra: List[str] = ()) -> dict:
+    if name in TEST_VARIANTS:
+        return test_variant(name, seed, iters, work, config, extra)
     out_dir = osp.join(work, f'{name}_seed{seed}')
     result_file = osp.join(out_dir, 'result.json')
     if osp.isfile(result_file):
@@ -164,9 +229,9 @@ def collect(work: str, iters: int) -> List[dict]:
         f = osp.join(work, entry, 'result.json')
         if osp.isfile(f):
             r = json.load(open(f))
-            if r.get('iters') == iters and r.get('setting') in SETTINGS:
+            if r.get('iters') == iters and r.get('setting') in ALL:
                 results.append(r)
-    order = list(SETTINGS)
+    order = list(ALL)
     return sorted(results, key=lambda r: (order.index(r['setting']),
                                           r['seed']))
 
@@ -178,7 +243,7 @@ def paired_wins(results: List[dict]) -> List[str]:
     epe = {}
     for r in results:
         epe.setdefault(r['setting'], {})[r['seed']] = r['EPE']
-    names = [n for n in SETTINGS if n in epe]
+    names = [n for n in ALL if n in epe]
     lines = []
     for i, a in enumerate(names):
         for b in names[i + 1:]:
@@ -191,11 +256,19 @@ def paired_wins(results: List[dict]) -> List[str]:
     return lines
 
 
+def _rows() -> Dict[str, tuple]:
+    """name -> (description, training tokens frame 1 / frame 2)."""
+    rows = {n: (d, t) for n, (d, _, t) in SETTINGS.items()}
+    rows.update({n: (d, SETTINGS[base][2])
+                 for n, (d, base, _) in TEST_VARIANTS.items()})
+    return rows
+
+
 def table(results: List[dict], iters: int) -> str:
     rows = ['| Frame 1 (N) windows \\| frame 2 (M) windows | tokens f1/f2 | '
             'EPE | per seed | >1px % | >3px % | seeds |',
             '|---|---|---|---|---|---|---|']
-    for name, (desc, _, tokens) in SETTINGS.items():
+    for name, (desc, tokens) in _rows().items():
         rs = [r for r in results if r['setting'] == name]
         if not rs:
             continue
@@ -214,7 +287,8 @@ def table(results: List[dict], iters: int) -> str:
         rows += ['', 'Same seed, lower EPE:', ''] + wins
     return '\n'.join(rows) + (f'\n\n{iters} training iterations per run, '
                               'batch 4, whole-frame one-pass evaluation on '
-                              'the 18 validation pairs.\n')
+                              'the 18 validation pairs (crop rows: the test '
+                              'their row names).\n')
 
 
 def main() -> None:
@@ -224,7 +298,7 @@ def main() -> None:
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--settings', nargs='+', default=['flow_guided',
                                                           'same', 'single'],
-                        choices=list(SETTINGS))
+                        choices=list(ALL))
     parser.add_argument('--work-dir', default='work_dirs/flow_window_study')
     parser.add_argument('--config', default=CONFIG,
                         help='flow config to train (default: the demo)')
