@@ -45,8 +45,10 @@ def _normalisation(pre: nn.Module, channels: int
     """(bgr_to_rgb, mean (C,1,1), std (C,1,1), pad value) of a
     ``SegDataPreProcessor`` or ``FlowDataPreProcessor``; identity (and pad
     0) for a preprocessor without them."""
+    # FlowDataPreProcessor: bgr_to_rgb; mmseg's: channel_conversion (either
+    # way round, a reversal of the three channels).
     flip = bool(getattr(pre, 'bgr_to_rgb',
-                        getattr(pre, '_channel_conversion', False)))
+                        getattr(pre, 'channel_conversion', False)))
     normalise = getattr(pre, '_enable_normalize', True)
     mean, std = getattr(pre, 'mean', None), getattr(pre, 'std', None)
     if not normalise or mean is None or std is None:
