@@ -25,15 +25,22 @@ def main() -> None:
     parser.add_argument('--pred-format', choices=['png', 'npy'],
                         default='png')
     parser.add_argument('--opacity', type=float, default=0.5)
+    parser.add_argument('--skip-errors', action='store_true',
+                        help='log unreadable files and go on with the rest '
+                        '(default: stop at the first, keeping what is '
+                        'written)')
     args = parser.parse_args()
     inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
     inferencer = WinWinSegInferencer(args.config, args.checkpoint,
                                      device=args.device)
     out = inferencer(inputs, batch_size=args.batch_size,
                      out_dir=args.out_dir, bf16=args.bf16,
-                     pred_format=args.pred_format, opacity=args.opacity)
+                     pred_format=args.pred_format, opacity=args.opacity,
+                     skip_errors=args.skip_errors)
     print(f"{len(out['predictions'])} prediction(s) written to "
           f'{args.out_dir}')
+    for s in out['skipped']:
+        print(f"skipped {s['input']}: {s['error']}")
 
 
 if __name__ == '__main__':

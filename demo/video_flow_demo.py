@@ -24,15 +24,22 @@ def main() -> None:
     parser.add_argument('--bf16', action='store_true',
                         help='bfloat16 autocast')
     parser.add_argument('--fps', type=float, default=None)
+    parser.add_argument('--skip-errors', action='store_true',
+                        help='log unreadable frames and go on with the rest '
+                        '(default: stop at the first, keeping what is '
+                        'written)')
     args = parser.parse_args()
     inferencer = WinWinFlowInferencer(args.config, args.checkpoint,
                                       device=args.device)
     if osp.isdir(args.input):
-        out = inferencer(args.input, out_dir=args.out, bf16=args.bf16)
+        out = inferencer(args.input, out_dir=args.out, bf16=args.bf16,
+                         skip_errors=args.skip_errors)
         print(f"{len(out['predictions'])} flow(s) written to {args.out}")
+        for s in out['skipped']:
+            print(f"skipped {s['input']}: {s['error']}")
     else:
         n = inferencer.video(args.input, args.out, bf16=args.bf16,
-                             fps=args.fps)
+                             fps=args.fps, skip_errors=args.skip_errors)
         print(f'{n} frame(s) written to {args.out}')
 
 

@@ -6,6 +6,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import mmcv
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from mmseg.structures import SegDataSample
 
@@ -94,13 +95,17 @@ class WinWinFlowInferencer(WinWinBaseInferencer):
         return sample.pred_flow.data.permute(1, 2, 0).float().cpu().numpy()
 
     def visualize(self, inputs: list, preds: List[SegDataSample],
-                  vis_dir: str = '') -> Optional[List[np.ndarray]]:
+                  vis_dir: str = '',
+                  indices: Optional[Sequence[int]] = None
+                  ) -> Optional[List[np.ndarray]]:
         """First frame and flow colour wheel side by side (BGR uint8),
-        written to ``out_dir/vis`` if given."""
+        written to ``out_dir/vis`` if given (arrays named by their
+        ``indices`` in the call's inputs)."""
         if not vis_dir:
             return None
         vis = []
-        for i, (pair, sample) in enumerate(zip(inputs, preds)):
+        indices = indices or range(len(inputs))
+        for i, pair, sample in zip(indices, inputs, preds):
             drawn = np.concatenate(
                 [read_image(pair[0]), flow_to_bgr(self._flow(sample))], 1)
             mmcv.imwrite(drawn, osp.join(vis_dir,
@@ -109,21 +114,22 @@ class WinWinFlowInferencer(WinWinBaseInferencer):
         return vis
 
     def postprocess(self, preds: List[SegDataSample], visualization,
-                    return_datasamples: bool = False,
-                    pred_dir: str = '') -> dict:
+                    return_datasamples: bool = False, pred_dir: str = '',
+                    indices: Optional[Sequence[int]] = None) -> dict:
         """``predictions``: ``(H, W, 2)`` flows (or the data samples);
         written to ``out_dir/flow/*.flo`` if given."""
         flows = [self._flow(s) for s in preds]
         if pred_dir:
             os.makedirs(pred_dir, exist_ok=True)
-            for i, (s, f) in enumerate(zip(preds, flows)):
+            for i, s, f in zip(indices or range(len(preds)), preds, flows):
                 name = stem(s.metainfo.get('img_path'), i) + '.flo'
                 mmcv.flowwrite(f, osp.join(pred_dir, name))
         return dict(predictions=preds if return_datasamples else flows,
                     visualization=visualization)
 
     def video(self, video: str, out_file: str, bf16: bool = False,
-              fps: Optional[float] = None) -> int:
+              fps: Optional[float] = None,
+              skip_errors: bool = False) -> int:
         """Stream a video: frames are read one at a time, each consecutive
         pair's flow is computed and the frame | flow colour picture is
         appended to ``out_file`` at once, so memory does not grow with the
@@ -135,9 +141,14 @@ class WinWinFlowInferencer(WinWinBaseInferencer):
                 flow side by side, padded to even height and width.
             bf16: bfloat16 autocast.
             fps: output frame rate (default: the input's).
+            skip_errors: a frame that cannot be decoded before the
+                container's frame count is reached is logged (video, frame
+                index) and skipped: the next pair joins the frames around
+                it. ``False``: it raises ``ValueError`` (the output frames
+                written so far stay in ``out_file``).
 
         Returns:
-            The number of output frames (input frames - 1).
+            The number of output frames (input frames - 1 - skipped).
         """
         reader = mmcv.VideoReader(video)
         if reader.frame_cnt is not None and reader.frame_cnt < 2:
@@ -151,11 +162,22 @@ class WinWinFlowInferencer(WinWinBaseInferencer):
             raise ValueError(f'cannot read a frame from {video}')
         total = max(reader.frame_cnt - 1, 1)
         bar = ProgressBar(total) if self.show_progress else None
+        skipped = []
         try:
-            while True:
+            for index in range(1, reader.frame_cnt):
                 cur = reader.read()
+                if bar is not None:
+                    bar.update()
                 if cur is None:
-                    break
+                    msg = (f'cannot decode frame {index} of {video} '
+                           f'({reader.frame_cnt} frames announced)')
+                    if not skip_errors:
+                        raise ValueError(msg + f'; {written} output '
+                                         f'frame(s) written to {out_file}')
+                    print_log('skipped: ' + msg, 'current', 30)
+                    skipped.append(index)
+                    reader._position += 1  # the reader stays put otherwise
+                    continue
                 data = self.collate_fn([self.pipeline((prev, cur))])
                 flow = self._flow(self.forward(data, bf16=bf16)[0])
                 frame = np.concatenate([prev, flow_to_bgr(flow)], axis=1)
@@ -174,9 +196,10 @@ class WinWinFlowInferencer(WinWinBaseInferencer):
                 writer.write(frame)
                 written += 1
                 prev = cur
-                if bar is not None:
-                    bar.update()
         finally:
             if writer is not None:
                 writer.release()
+        if skipped:
+            print_log(f'{len(skipped)} frame(s) of {video} skipped: '
+                      f'{skipped}', 'current', 30)
         return written

@@ -76,15 +76,18 @@ class WinWinSegInferencer(WinWinBaseInferencer):
         return sample.pred_sem_seg.data[0].cpu().numpy()
 
     def visualize(self, inputs: list, preds: List[SegDataSample],
-                  vis_dir: str = '', opacity: float = 0.5
+                  vis_dir: str = '', opacity: float = 0.5,
+                  indices: Optional[Sequence[int]] = None
                   ) -> Optional[List[np.ndarray]]:
         """Palette overlay (segmentation) or depth colour map next to the
-        image (depth), BGR uint8; written to ``out_dir/vis`` if given."""
+        image (depth), BGR uint8; written to ``out_dir/vis`` if given
+        (arrays named by their ``indices`` in the call's inputs)."""
         if not vis_dir:
             return None
         meta = getattr(self.model, 'dataset_meta', None) or {}
         vis = []
-        for i, (item, sample) in enumerate(zip(inputs, preds)):
+        indices = indices or range(len(inputs))
+        for i, item, sample in zip(indices, inputs, preds):
             img = read_image(item)
             pred = self._pred(sample)
             if 'pred_depth_map' in sample:
@@ -105,7 +108,8 @@ class WinWinSegInferencer(WinWinBaseInferencer):
 
     def postprocess(self, preds: List[SegDataSample], visualization,
                     return_datasamples: bool = False, pred_dir: str = '',
-                    pred_format: str = 'png') -> dict:
+                    pred_format: str = 'png',
+                    indices: Optional[Sequence[int]] = None) -> dict:
         """``predictions``: ``(H, W)`` arrays (or the data samples);
         written to ``out_dir/pred`` as PNG labels / 16-bit depth in
         millimetres (``pred_format='png'``) or ``.npy``."""
@@ -114,7 +118,7 @@ class WinWinSegInferencer(WinWinBaseInferencer):
                              f'{pred_format!r}')
         arrays = [self._pred(s) for s in preds]
         if pred_dir:
-            for i, (s, a) in enumerate(zip(preds, arrays)):
+            for i, s, a in zip(indices or range(len(preds)), preds, arrays):
                 name = osp.join(pred_dir,
                                 stem(s.metainfo.get('img_path'), i))
                 if pred_format == 'npy':
