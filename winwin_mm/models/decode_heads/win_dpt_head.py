@@ -206,10 +206,11 @@ class WinDPTHead(BaseDecodeHead):
             raise ValueError('WinDPTHead needs four maps on one token grid, '
                              f'got {[tuple(x.shape) for x in maps]}')
         pad_h, pad_w = h % 2, w % 2
-        if pad_h or pad_w:
-            # Zeros right/bottom: the extra tokens only touch the border
-            # pixels that the crop below removes (plus conv receptive field).
-            maps = [F.pad(x, (0, pad_w, 0, pad_h)) for x in maps]
+        # Zeros right/bottom: the extra tokens only touch the border pixels
+        # that the crop below removes (plus conv receptive field). Padded
+        # unconditionally (by 0 on even grids): a branch on the parity
+        # would tie an ONNX export (torch.export) to the example's parity.
+        maps = [F.pad(x, (0, pad_w, 0, pad_h)) for x in maps]
         feat = self.decode(maps)  # N, last_dim, 16(h+pad_h), 16(w+pad_w)
         feat = feat[..., :16 * h, :16 * w]  # N, last_dim, 16h, 16w
         return self.cls_seg(feat)  # N, out_channels, 16h, 16w
