@@ -80,3 +80,32 @@ def test_flow_folder_bad_frame(tmp_path):
     assert len(res['predictions']) == 1
     assert len(res['skipped']) == 2
     assert all('f2.png' in s['error'] for s in res['skipped'])
+
+
+class _FakeReader:
+    """mmcv.VideoReader stand-in: 5 frames announced, frame 2 does not
+    decode (read returns None and does not advance, as mmcv's)."""
+
+    def __init__(self, path):
+        self.frame_cnt, self.fps, self._position = 5, 5, 0
+        self.frames = [_img(32, 48, i) for i in range(5)]
+        self.frames[2] = None
+
+    def read(self):
+        img = self.frames[self._position]
+        if img is not None:
+            self._position += 1
+        return img
+
+
+def test_video_bad_frame(tmp_path, monkeypatch):
+    flow = WinWinFlowInferencer(init_model(FLOW), show_progress=False)
+    monkeypatch.setattr(mmcv, 'VideoReader', _FakeReader)
+    out = str(tmp_path / 'o.avi')
+    with pytest.raises(ValueError, match=r'frame 2 of clip.avi.*1 output'):
+        flow.video('clip.avi', out)
+    monkeypatch.undo()
+    assert mmcv.VideoReader(out).frame_cnt == 1  # written before: kept
+    monkeypatch.setattr(mmcv, 'VideoReader', _FakeReader)
+    # pairs (0, 1), (1, 3), (3, 4)
+    assert flow.video('clip.avi', out, skip_errors=True) == 3
