@@ -12,9 +12,10 @@ Each process builds its case once and keeps it (memory: both steps' at
 once).
 """
 import json
+import os
 import statistics
 import subprocess
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 from .cases import Case
 from .measure import worker_command
@@ -27,14 +28,22 @@ class StepServer:
     Args:
         case: the training case.
         opts: the benchmark options (``warmup`` steps run before serving).
+        name: the label of this process (default: the case's name).
+        src: run the worker from this source tree (a checkout with
+            ``tools/`` and ``winwin_mm/``) instead of this one: before /
+            after timings of a code change (``ab.py``).
     """
 
-    def __init__(self, case: Case, opts: Dict) -> None:
-        self.name = case.name
+    def __init__(self, case: Case, opts: Dict, name: Optional[str] = None,
+                 src: Optional[str] = None) -> None:
+        self.name = name or case.name
         cmd, env = worker_command(case, opts, '--serve')
+        if src:  # python -m puts the working directory first on sys.path
+            env['PYTHONPATH'] = os.pathsep.join(
+                [os.path.join(src, 'tools'), src])
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
-            text=True, env=env)
+            text=True, env=env, cwd=src or None)
         self._read()  # {"ready": true} once built and warmed up
 
     def _read(self) -> Dict:
@@ -95,4 +104,37 @@ def paired_times(base: Case, case: Case, opts: Dict, rounds: int,
     return dict(base=base.name, rounds=rounds,
                 base_times_s=times[base.name], times_s=times[case.name],
                 ratios=ratios, ratio_median=statistics.median(ratios),
+                ratio_min=min(ratios), ratio_max=max(ratios))
+
+
+def paired_variants(servers: Dict[str, StepServer], rounds: int,
+                    say: Callable[[str], None]) -> Dict:
+    """``rounds`` rounds of one step of each of two built processes (the
+    order alternates), e.g. fp32 against bf16, or a step before and after a
+    code change (``ab.py``).
+
+    Args:
+        servers: ``{'a': StepServer, 'b': StepServer}`` (any two labels;
+            the first is the reference).
+        rounds: alternating rounds (>= 1).
+        say: progress printer.
+
+    Returns:
+        ``dict(names, times_s, ratios, ratio_median, ratio_min,
+        ratio_max)``; ``times_s[label]`` per round; ``ratios[i] =
+        t_a[i] / t_b[i]`` (× faster than the first in round i).
+    """
+    if rounds < 1:
+        raise ValueError(f'paired rounds must be >= 1, got {rounds}')
+    (na, a), (nb, b) = servers.items()
+    times = {na: [], nb: []}
+    for i in range(rounds):
+        for label, server in ([(na, a), (nb, b)] if i % 2 == 0
+                              else [(nb, b), (na, a)]):
+            times[label].append(server.step())
+        say(f'round {i + 1}/{rounds}: {na} {times[na][-1]:.2f} s, {nb} '
+            f'{times[nb][-1]:.2f} s, {times[na][-1] / times[nb][-1]:.2f}x')
+    ratios = [x / y for x, y in zip(times[na], times[nb])]
+    return dict(names=[na, nb], times_s=times, ratios=ratios,
+                ratio_median=statistics.median(ratios),
                 ratio_min=min(ratios), ratio_max=max(ratios))

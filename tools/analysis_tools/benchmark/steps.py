@@ -29,6 +29,27 @@ def autocast(device: str, amp: str):
     return torch.autocast(device, dtype=AMP_DTYPES[amp])
 
 
+def compile_blocks(model: torch.nn.Module, opts: Dict) -> int:
+    """With ``opts['compile']``: ``torch.compile`` every transformer block
+    (``RoPEBlock``, ``RoPECrossBlock``) in place, and return how many.
+
+    Blocks, not the whole model: the segmentor's loss and the backbone's
+    window gathering are Python over data samples and boxes (graph breaks,
+    recompiles per window set); the blocks hold the matrix products and the
+    element-wise work around them (norms, RoPE, GELU, residuals) that
+    Inductor can fuse. Module names stay as they are (``breakdown.py``'s
+    hooks still find them).
+    """
+    if not opts.get('compile'):
+        return 0
+    from winwin_mm.models.layers import RoPEBlock, RoPECrossBlock
+    blocks = [m for m in model.modules()
+              if isinstance(m, (RoPEBlock, RoPECrossBlock))]
+    for block in blocks:
+        block.compile(dynamic=False)
+    return len(blocks)
+
+
 def _state_bytes(model: torch.nn.Module, optimizer) -> int:
     """Bytes of weights, gradients and optimizer states."""
     tensors = [p for p in model.parameters()]
@@ -52,6 +73,7 @@ def train_step(case: Case, opts: Dict) -> Tuple[Callable[[], None], int]:
     if device == 'cuda' and amp:
         optim_cfg.update(type='AmpOptimWrapper', dtype=AMP_DTYPES[amp])
     model = build(model_cfg, device).train()
+    compile_blocks(model, opts)
     wrapper = build_optim_wrapper(model, optim_cfg)
     for p in model.parameters():
         if p.requires_grad:
@@ -90,6 +112,7 @@ def seg_infer_step(case: Case, opts: Dict) -> Tuple[Callable[[], None], int]:
         model_cfg.test_cfg = dict(mode='slide', crop_size=case.crop,
                                   stride=case.stride)
     model = build(model_cfg, opts['device']).eval()
+    compile_blocks(model, opts)
     data = seg_batch(case.image, 1, model_cfg.decode_head.num_classes)
     amp = autocast(opts['device'], opts['amp'])
 
@@ -108,6 +131,7 @@ def flow_infer_step(case: Case, opts: Dict
     then returns the time factor in ``case.extra['scale']``."""
     model = build(flow_config(opts['arch'], opts['quick']),
                   opts['device']).eval()
+    compile_blocks(model, opts)
     pairs = flow_pairs(case.image).to(opts['device'])
     amp = autocast(opts['device'], opts['amp'])
     if case.mode == 'whole':

@@ -1,0 +1,77 @@
+"""The paired A/B tool (fp32 vs bf16, eager vs compiled, before vs after a
+code change), the op-level profile table, the loss-curve reader and the
+benchmark's ``compile`` option. No timing assertions."""
+import json
+
+import pytest
+import torch
+
+from analysis_tools.benchmark.ab import format_ab, parse_variant
+from analysis_tools.benchmark.loss_curves import plot_curves, read_loss
+from analysis_tools.benchmark.op_profile import format_ops
+from analysis_tools.benchmark.steps import compile_blocks
+
+
+def test_parse_variant_reads_label_and_options():
+    assert parse_variant('fp32:') == ('fp32', dict(compile=False))
+    name, o = parse_variant('after:amp=bf16,compile=1,src=/tmp/x')
+    assert name == 'after'
+    assert o == dict(amp='bf16', compile=True, src='/tmp/x')
+    with pytest.raises(ValueError, match='keys'):
+        parse_variant('x:threads=2')
+    with pytest.raises(ValueError, match='label'):
+        parse_variant(':amp=bf16')
+
+
+def test_format_ab_states_ratio_and_peak_fraction():
+    res = dict(case='winwin_2x22@b1', flops=2e12, names=['a', 'b'],
+               peaks=dict(fp32=0.1, bf16=0.5),
+               times_s=dict(a=[20., 22.], b=[10., 11.]),
+               ratios=[2., 2.], ratio_median=2., ratio_min=2., ratio_max=2.,
+               variants=dict(
+                   a=dict(median_s=21., precision='fp32',
+                          tflops_per_s=2 / 21, peak_fraction=2 / 21 / 0.1),
+                   b=dict(median_s=10.5, precision='bf16',
+                          tflops_per_s=2 / 10.5, peak_fraction=2 / 10.5 / .5,
+                          activation_mem_bytes=2 ** 30)))
+    text = format_ab(res)
+    assert 'b vs a: 2.000x faster' in text
+    assert '95.2 % of the fp32 peak' in text  # 2/21 / 0.1
+    assert '38.1 % of the bf16 peak, activation 1.00 GiB' in text
+
+
+def test_format_ops_lists_each_run_side_by_side():
+    runs = [dict(amp='fp32', step_s=2., ops={'aten::mm': [1.5, 10],
+                                             'aten::add': [.2, 4]}),
+            dict(amp='bf16', step_s=1., ops={'aten::copy_': [.3, 7],
+                                             'aten::mm': [.2, 10]})]
+    lines = format_ops(runs, rows=1).splitlines()
+    assert lines[1].split() == ['aten::mm', '1.500', '10', '0.200', '10']
+    # the largest row of the second run is added, zero where absent
+    assert lines[2].split() == ['aten::copy_', '0.000', '0', '0.300', '7']
+    assert lines[-2].split()[-2:] == ['1.700', '0.500']
+
+
+def test_read_loss_skips_validation_records(tmp_path):
+    path = tmp_path / 'scalars.json'
+    rows = [dict(loss=2.0, iter=25, step=25), dict(loss=1.5, iter=50,
+                                                   step=50),
+            {'mIoU': 40.0, 'step': 50}]
+    path.write_text('\n'.join(json.dumps(r) for r in rows) + '\n')
+    assert read_loss(str(path)) == ([25, 50], [2.0, 1.5])
+    out = tmp_path / 'curves.png'
+    plot_curves({'a': ([25, 50], [2.0, 1.5])}, str(out))
+    assert out.stat().st_size > 0
+
+
+def test_compile_blocks_only_with_the_option():
+    from winwin_mm.models.layers import RoPEBlock
+    model = torch.nn.Sequential(RoPEBlock(8, 2), torch.nn.Linear(8, 8),
+                                RoPEBlock(8, 2))
+    assert compile_blocks(model, dict(compile=False)) == 0
+    assert compile_blocks(model, dict(compile=True)) == 2
+    # nn.Module.compile keeps the module (names, hooks) and sets the
+    # compiled call on it.
+    assert isinstance(model[0], RoPEBlock)
+    assert model[0]._compiled_call_impl is not None
+    assert getattr(model[1], '_compiled_call_impl', None) is None
