@@ -12,7 +12,9 @@ same weights, fp32 vs bf16.
 
 Timing runs in rounds: every row times its items once per round, rows one
 after the other, so that drift of a shared machine hits every row alike;
-a row's time per item is the median over the timed rounds.
+a row's time per item is the median over the timed rounds. Warm-up rounds
+run the one-pass rows only: a tiling row's first of its many passes warm it
+up (a warm-up round of the Full-HD tiling would cost minutes).
 """
 import os.path as osp
 import statistics
@@ -221,7 +223,8 @@ def time_rows(rows: List[Row], inferencers: Dict, inputs: Dict,
         rows: from :func:`build_rows`.
         inferencers: ``{'seg': ..., 'flow': ...}``.
         inputs: ``{'seg': [...], 'flow': [...]}``.
-        warmup, repeats: untimed and timed rounds.
+        warmup, repeats: untimed rounds (one-pass rows only) and timed
+            rounds.
         quick: tiny sizes.
         out_dir: where ONNX files go.
         say: progress printer.
@@ -253,8 +256,8 @@ def time_rows(rows: List[Row], inferencers: Dict, inputs: Dict,
     for k in range(warmup + repeats):
         kind = 'warm-up' if k < warmup else 'timed'
         for r in rows:
-            if r.name not in runners:
-                continue
+            if r.name not in runners or (k < warmup and r.passes > 1):
+                continue  # tiling warms up on its own first passes
             items = inputs[r.task][:r.items]
             t = time_step(lambda: runners[r.name](items), 'cpu', 0, 1,
                           lambda msg: None)[0]
@@ -302,7 +305,8 @@ def format_table(results: List[Dict], accuracy: List[Dict],
              'ONNX rows: PyTorch fp32) / items/s of the row; '
              'bf16 x = items/s bf16 / fp32, same mode',
              f'median of {meta["repeats"]} timed round(s) after '
-             f'{meta["warmup"]} warm-up round(s), rows interleaved', head,
+             f'{meta["warmup"]} warm-up round(s) (one-pass rows), rows '
+             'interleaved', head,
              '-' * len(head)]
     fmt = (lambda v, f='.2f': format(v, f) if v is not None else '-')
     for r in results:
