@@ -31,7 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save the metrics')
-    parser.add_argument('--out', help='dir to save the predicted maps (PNG)')
+    parser.add_argument(
+        '--out', help='dir to save the predicted maps (PNG; flow: .flo '
+        'files named after frame 1, Sintel: DIR/{clean,final}/SCENE/...)')
     parser.add_argument('--show', action='store_true', help='show results')
     parser.add_argument('--show-dir', help='dir to save drawn overlays')
     parser.add_argument('--wait-time', type=float, default=2,
