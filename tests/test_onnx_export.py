@@ -73,7 +73,8 @@ def test_exported_graph_matches_pytorch_at_unseen_sizes(task, tmp_path):
 
 
 @pytest.mark.parametrize(
-    'task', ['seg', pytest.param('flow', marks=pytest.mark.slow)])
+    'task', ['seg', pytest.param('depth', marks=pytest.mark.slow),
+             pytest.param('flow', marks=pytest.mark.slow)])
 def test_export_module_equals_the_predict_path(task):
     """Normalisation and padding inside the module are the data
     preprocessor's; the crop is the post-processing's."""
@@ -90,6 +91,8 @@ def test_export_module_equals_the_predict_path(task):
         pred = model.predict(data['inputs'], data['data_samples'])[0]
     if task == 'seg':
         want = [pred.seg_logits.data[None]]
+    elif task == 'depth':
+        want = [pred.pred_depth_map.data[None]]
     else:
         want = [pred.pred_flow.data[None], pred.pred_flow_conf.data[None]]
     for a, b in zip(out, want):
