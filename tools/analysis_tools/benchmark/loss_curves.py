@@ -3,8 +3,12 @@
 
     python tools/analysis_tools/benchmark/loss_curves.py \\
         fp32=work_dirs/demo/20261205_052605/vis_data/scalars.json \\
-        bf16=work_dirs/demo_bf16/<run>/vis_data/scalars.json \\
+        bf16=work_dirs/demo_bf16/<run>/vis_data/scalars.json,<resumed>/... \\
         --out docs/bf16_loss.png
+
+A run resumed from a checkpoint writes a second ``scalars.json``: give
+both, comma-separated; a later file's records replace an earlier one's at
+the same iteration.
 """
 import argparse
 import json
@@ -25,6 +29,16 @@ def read_loss(path: str, key: str = 'loss') -> Curve:
                 iters.append(int(record['iter']))
                 values.append(float(record[key]))
     return iters, values
+
+
+def read_runs(paths: List[str], key: str = 'loss') -> Curve:
+    """:func:`read_loss` of several files of one run (resumed), merged by
+    iteration (a later file wins at the same iteration)."""
+    merged = {}
+    for path in paths:
+        merged.update(zip(*read_loss(path, key)))
+    iters = sorted(merged)
+    return iters, [merged[i] for i in iters]
 
 
 def plot_curves(curves: Dict[str, Curve], out: str,
@@ -56,7 +70,7 @@ def main(argv=None) -> None:
     curves = {}
     for run in a.runs:
         label, _, path = run.partition('=')
-        curves[label] = read_loss(path, a.key)
+        curves[label] = read_runs(path.split(','), a.key)
         it, v = curves[label]
         print(f'{label}: {len(it)} points, last {it[-1]}: {v[-1]:.4f}')
     plot_curves(curves, a.out, a.title)

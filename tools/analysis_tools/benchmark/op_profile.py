@@ -64,16 +64,16 @@ def format_ops(results: List[Dict], rows: int) -> str:
     for r in results[1:]:  # and the largest of the others
         names += [k for k in list(r['ops'])[:rows] if k not in names]
     cols = [r['amp'] for r in results]
-    lines = [f'{"operator":<48}' + ''.join(f'{c + " s":>12}{"calls":>7}'
+    lines = [f'{"operator":<64}' + ''.join(f'{c + " s":>12}{"calls":>7}'
                                             for c in cols)]
     for name in names:
-        lines.append(f'{name[:47]:<48}' + ''.join(
+        lines.append(f'{name[:63]:<64}' + ''.join(
             f'{r["ops"].get(name, [0, 0])[0]:>12.3f}'
             f'{r["ops"].get(name, [0, 0])[1]:>7d}' for r in results))
-    lines.append(f'{"total self CPU (profiled step)":<48}' + ''.join(
+    lines.append(f'{"total self CPU (profiled step)":<64}' + ''.join(
         f'{sum(s for s, _ in r["ops"].values()):>12.3f}{"":>7}'
         for r in results))
-    lines.append(f'{"unprofiled step, wall s":<48}' + ''.join(
+    lines.append(f'{"unprofiled step, wall s":<64}' + ''.join(
         f'{r["step_s"]:>12.3f}{"":>7}' for r in results))
     return '\n'.join(lines)
 

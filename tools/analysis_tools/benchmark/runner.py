@@ -69,7 +69,7 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
                   repeats_infer: Optional[int] = None,
                   max_tiles: Optional[int] = None,
                   threads: int = 0, peak_tflops: float = 0.,
-                  paired: int = 0) -> List[Dict]:
+                  paired: int = 0, compile: bool = False) -> List[Dict]:
     """Measure every case, print the table, write JSON, text and PNG.
 
     Args:
@@ -94,6 +94,8 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
         paired: after the cases, time each training case against full
             resolution at its batch in this many alternating rounds
             (``paired.py``: robust to the machine's drift); 0: not.
+        compile: ``torch.compile`` every transformer block of each case
+            (``steps.compile_blocks``; the warm-up steps compile).
 
     Returns:
         One result dict per case (see ``measure.run_case``), with FLOPs
@@ -114,7 +116,7 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
     os.makedirs(out_dir, exist_ok=True)
     todo = build_cases(quick, batch, cases)
     opts = dict(device=device, amp=amp, arch=arch, quick=quick,
-                threads=threads, **n)
+                threads=threads, compile=compile, **n)
     specs = model_specs(arch, quick)
     # The limit each case's FLOP rate is compared against, on the cases'
     # threads (the parent holds no model yet: nothing else runs).
