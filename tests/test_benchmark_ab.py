@@ -75,3 +75,17 @@ def test_compile_blocks_only_with_the_option():
     assert isinstance(model[0], RoPEBlock)
     assert model[0]._compiled_call_impl is not None
     assert getattr(model[1], '_compiled_call_impl', None) is None
+
+
+@pytest.mark.slow
+def test_micro_attention_runs_and_the_candidate_rope_is_exact(capsys):
+    from analysis_tools.benchmark.micro_attention import (candidate_rope,
+                                                          main)
+    from winwin_mm.models.layers.rope import apply_rope_2d, rope_2d_tables
+    x = torch.randn(1, 2, 8, 16)
+    tables = rope_2d_tables(torch.randint(0, 9, (1, 8, 2)), 16)
+    torch.testing.assert_close(candidate_rope(x, *tables),
+                               apply_rope_2d(x, *tables))
+    main(['--grid', '2', '4', '--heads', '2', '--head-dim', '16'])
+    out = capsys.readouterr().out
+    assert out.count('SDPA fwd+bwd') == 2 and out.count('RoPE q+k') == 3
