@@ -91,3 +91,11 @@ def test_cli_suite_choice(tmp_path):
     saved = json.load(open(tmp_path / 'inference.json'))
     assert len(saved['rows']) == 8
     assert all(r['items'] == 1 for r in saved['rows'])
+
+
+def test_accuracy_change_numpy_scalars_to_json():
+    import numpy as np
+    a = accuracy_change(dict(EPE=np.float32(8.25)), dict(EPE=np.float32(
+        8.5)), 'EPE')
+    assert json.loads(json.dumps(a)) == dict(metric='EPE', fp32=8.25,
+                                             bf16=8.5, change=0.25)

@@ -149,6 +149,8 @@ def accuracy_change(fp32: Optional[Dict], bf16: Optional[Dict],
     (None where a run is missing)."""
     a = (fp32 or {}).get(key)
     b = (bf16 or {}).get(key)
+    # metrics may come as numpy scalars (FlowMetric): plain floats for JSON
+    a, b = (float(v) if v is not None else None for v in (a, b))
     return dict(metric=key, fp32=a, bf16=b,
                 change=b - a if a is not None and b is not None else None)
 
@@ -341,7 +343,7 @@ def write_report(out_dir: str, results: List[Dict], accuracy: List[Dict],
     paths = {k: osp.join(out_dir, f'inference.{k}') for k in ('json', 'txt')}
     with open(paths['json'], 'w') as f:
         json.dump(dict(meta=meta, rows=results, accuracy=accuracy), f,
-                  indent=1)
+                  indent=1, default=float)  # numpy scalars
     with open(paths['txt'], 'w') as f:
         f.write(format_table(results, accuracy, meta) + '\n')
     return paths
@@ -422,7 +424,8 @@ def run_inference_benchmark(out_dir: str, device: str = 'cpu',
              for p in ('fp32', 'bf16')}
         accuracy.append(dict(accuracy_change(m['fp32'], m['bf16'], key),
                              task=task, samples=m['fp32']['samples'],
-                             data=data))
+                             data=data, fp32_metrics=m['fp32'],
+                             bf16_metrics=m['bf16']))
     meta = dict(
         device=device, quick=quick, warmup=warmup, repeats=repeats,
         seg_config=seg_config, seg_checkpoint=seg_checkpoint,
