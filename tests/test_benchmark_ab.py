@@ -70,6 +70,8 @@ def test_compile_blocks_only_with_the_option():
                                 RoPEBlock(8, 2))
     assert compile_blocks(model, dict(compile=False)) == 0
     assert compile_blocks(model, dict(compile=True)) == 2
+    import torch._dynamo.config as dynamo_config
+    assert dynamo_config.recompile_limit >= 2 + 8  # every block compiles
     # nn.Module.compile keeps the module (names, hooks) and sets the
     # compiled call on it.
     assert isinstance(model[0], RoPEBlock)

@@ -45,6 +45,13 @@ def compile_blocks(model: torch.nn.Module, opts: Dict) -> int:
     from winwin_mm.models.layers import RoPEBlock, RoPECrossBlock
     blocks = [m for m in model.modules()
               if isinstance(m, (RoPEBlock, RoPECrossBlock))]
+    # Each block's drop-path probability is a constant of its graph (the
+    # rate grows with depth), so every block compiles once: Dynamo's
+    # default limit of 8 graphs per code object would leave the deeper
+    # blocks eager.
+    import torch._dynamo.config as dynamo_config
+    dynamo_config.recompile_limit = max(dynamo_config.recompile_limit,
+                                        len(blocks) + 8)
     for block in blocks:
         block.compile(dynamic=False)
     return len(blocks)
