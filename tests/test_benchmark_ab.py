@@ -91,3 +91,21 @@ def test_micro_attention_runs_and_the_candidate_rope_is_exact(capsys):
     main(['--grid', '2', '4', '--heads', '2', '--head-dim', '16'])
     out = capsys.readouterr().out
     assert out.count('SDPA fwd+bwd') == 2 and out.count('RoPE q+k') == 3
+
+
+@pytest.mark.slow
+def test_run_ab_pairs_two_processes_one_from_another_tree():
+    from analysis_tools.benchmark.ab import run_ab
+    from e2e_helpers import ROOT
+    res = run_ab('winwin_2x22', [parse_variant('here:'),
+                                 parse_variant(f'there:src={ROOT}')],
+                 rounds=2, warmup=0, quick=True, threads=1)
+    assert res['names'] == ['here', 'there'] and len(res['ratios']) == 2
+    assert res['ratios'] == [a / b for a, b in zip(res['times_s']['here'],
+                                                   res['times_s']['there'])]
+    for v in res['variants'].values():
+        assert v['precision'] == 'fp32' and v['median_s'] > 0
+        assert v['peak_fraction'] == pytest.approx(
+            res['flops'] / v['median_s'] / 1e12 / res['peaks']['fp32'])
+    with pytest.raises(ValueError, match='exactly two'):
+        run_ab('winwin_2x22', [parse_variant('a:')], 1, quick=True)
