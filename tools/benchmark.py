@@ -77,6 +77,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='also time each training case against full '
                    'resolution in ROUNDS alternating rounds (robust to '
                    "the machine's drift; holds both steps in memory)")
+    p.add_argument('--compile', action='store_true',
+                   help='torch.compile every transformer block in each case '
+                   '(docs/benchmark/optimisations.md)')
     p.add_argument('--out', default='work_dirs/benchmark')
     g = p.add_argument_group('--suite inference')
     g.add_argument('--seg-config', default=SEG_CONFIG)
@@ -110,7 +113,7 @@ def main(argv=None) -> None:
         return
     run_benchmark(a.out, a.device, a.amp, a.arch, a.batch, a.quick, a.cases,
                   a.warmup, a.repeats, a.warmup_infer, a.repeats_infer,
-                  a.max_tiles, a.threads, a.peak_tflops, a.paired)
+                  a.max_tiles, a.threads, a.peak_tflops, a.paired, a.compile)
 
 
 if __name__ == '__main__':
