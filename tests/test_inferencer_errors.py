@@ -109,3 +109,19 @@ def test_video_bad_frame(tmp_path, monkeypatch):
     monkeypatch.setattr(mmcv, 'VideoReader', _FakeReader)
     # pairs (0, 1), (1, 3), (3, 4)
     assert flow.video('clip.avi', out, skip_errors=True) == 3
+
+
+def test_same_output_name_refused_before_writing(seg, tmp_path):
+    for d in ('x', 'y'):
+        (tmp_path / d).mkdir()
+        mmcv.imwrite(_img(32, 48), str(tmp_path / d / 'f.png'))
+    out = tmp_path / 'out'
+    with pytest.raises(ValueError, match='f.png.*f.png.*separate calls'):
+        seg([str(tmp_path / 'x' / 'f.png'), str(tmp_path / 'y' / 'f.png')],
+            out_dir=str(out))
+    assert not osp.exists(out / 'pred')  # nothing written
+    # the same file twice is one output, not a clash; without out_dir no check
+    res = seg([str(tmp_path / 'x' / 'f.png')] * 2, out_dir=str(out))
+    assert len(res['predictions']) == 2
+    assert len(seg([str(tmp_path / 'x' / 'f.png'),
+                    str(tmp_path / 'y' / 'f.png')])['predictions']) == 2

@@ -10,7 +10,7 @@ from mmengine.infer import BaseInferencer
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
-from .common import build_model
+from .common import build_model, stem
 
 # What reading a bad input raises (common.read_image, frame-size checks).
 READ_ERRORS = (OSError, ValueError)
@@ -24,6 +24,23 @@ def input_name(item) -> str:
     if isinstance(item, (tuple, list)):
         return ' + '.join(input_name(x) for x in item)
     return f'{type(item).__name__} {getattr(item, "shape", "")}'.strip()
+
+
+def check_output_names(items: list) -> None:
+    """Refuse, before anything is written, inputs whose outputs would share
+    a file name (``a/frame_0001.png`` and ``b/frame_0001.png``): the later
+    one would overwrite the earlier. Outputs are named by the (first)
+    input file's stem, as mmseg's inferencer names them."""
+    seen: dict = {}
+    for i, item in enumerate(items):
+        first = item[0] if isinstance(item, (tuple, list)) else item
+        name = stem(first if isinstance(first, str) else None, i)
+        if name in seen and seen[name] != first:
+            raise ValueError(
+                f'{input_name(seen[name])} and {input_name(first)} would both '
+                f'be written as "{name}" in out_dir: run them in separate '
+                'calls with different out_dir (e.g. one per folder)')
+        seen[name] = first
 
 
 class WinWinBaseInferencer(BaseInferencer):
@@ -82,6 +99,8 @@ class WinWinBaseInferencer(BaseInferencer):
             kwargs.setdefault('pred_dir', osp.join(out_dir, self.pred_subdir))
         _, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(**kwargs)
         items = self._inputs_to_list(inputs)
+        if out_dir:
+            check_output_names(items)
         bar = ProgressBar(len(items)) if self.show_progress and items \
             else None
         preds: list = []
