@@ -45,13 +45,18 @@ def matmul_peak(device: str = 'cpu', dtype: torch.dtype = torch.float32,
 
 def measure_peaks(device: str, threads: int = 0) -> Dict:
     """Peak TFLOP/s in fp32 and bf16 on ``threads`` torch threads (0:
-    torch's default, as the cases), with the matrix side used."""
+    torch's default, as the cases), with the matrix side used. The
+    caller's thread count is restored (run_ab calls this in-process)."""
+    before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
-    n = 8192 if device == 'cuda' else 2048
-    return dict(fp32=matmul_peak(device, torch.float32, n),
-                bf16=matmul_peak(device, torch.bfloat16, n),
-                matmul_n=n, threads=torch.get_num_threads())
+    try:
+        n = 8192 if device == 'cuda' else 2048
+        return dict(fp32=matmul_peak(device, torch.float32, n),
+                    bf16=matmul_peak(device, torch.bfloat16, n),
+                    matmul_n=n, threads=torch.get_num_threads())
+    finally:
+        torch.set_num_threads(before)
 
 
 def peak_fraction(flops: float, time_s: float, peak_tflops: float) -> float:
