@@ -33,19 +33,46 @@ def vit_flops(grids: Sequence[Size], dim: int, layers: int,
     n = sum(h * w for h, w in grids)
     total = 2 * n * in_chans * patch * patch * dim
     mlp = 2 * 2 * mlp_ratio * dim * dim * n  # fc1 + fc2
-    glob = 2 * 4 * dim * dim * n + 2 * 2 * dim * n * n  # qkv+proj, QK, AV
-    if window:
-        padded, attn = 0, 0
-        for h, w in grids:
-            wh, ww = min(window, h), min(window, w)
-            hp, wp = -(-h // wh) * wh, -(-w // ww) * ww
-            padded += hp * wp
-            attn += (hp // wh) * (wp // ww) * (wh * ww) ** 2
-        local = 2 * 4 * dim * dim * padded + 2 * 2 * dim * attn
+    glob = 2 * 4 * dim * dim * n  # q/k/v + output projections
+    local = 2 * 4 * dim * dim * _vitdet_tokens(grids, window)[0]
     gset = set(global_blocks)
-    for i in range(layers):
-        total += mlp + (glob if not window or i in gset else local)
-    return total
+    total += sum(mlp + (glob if not window or i in gset else local)
+                 for i in range(layers))
+    return total + vit_attention_flops(grids, dim, layers, window,
+                                       global_blocks)
+
+
+def _vitdet_tokens(grids: Sequence[Size], window: int) -> Tuple[int, int]:
+    """ViTDet windows: ``(padded tokens, query-key pairs)`` over all grids
+    (each grid padded to a multiple of the window, shrunk to the grid on a
+    shorter axis); ``(0, 0)`` without a window."""
+    padded, pairs = 0, 0
+    for h, w in (grids if window else ()):
+        wh, ww = min(window, h), min(window, w)
+        hp, wp = -(-h // wh) * wh, -(-w // ww) * ww
+        padded += hp * wp
+        pairs += (hp // wh) * (wp // ww) * (wh * ww) ** 2
+    return padded, pairs
+
+
+def attention_kernel_flops(n_q: int, n_k: int, dim: int) -> float:
+    """FLOPs of the attention kernel alone (``QK^T`` and ``AV``, all heads
+    of total width ``dim``) for ``n_q`` queries over ``n_k`` keys: the
+    part SDPA computes, which the op profile times on its own."""
+    return 2 * 2 * dim * n_q * n_k
+
+
+def vit_attention_flops(grids: Sequence[Size], dim: int, layers: int,
+                        window: int = 0,
+                        global_blocks: Iterable[int] = ()) -> float:
+    """The attention-kernel share of ``vit_flops`` (same arguments); the
+    windows of an image attend together in a global block."""
+    n = sum(h * w for h, w in grids)
+    glob = attention_kernel_flops(n, n, dim)
+    local = 2 * 2 * dim * _vitdet_tokens(grids, window)[1]
+    gset = set(global_blocks)
+    return sum(glob if not window or i in gset else local
+               for i in range(layers))
 
 
 def convnext_head_flops(grids: Sequence[Size], in_dim: int, channels: int,
@@ -71,10 +98,19 @@ def decoder_flops(n1: int, n2: int, in_dim: int, dim: int, layers: int,
     tokens, then per block self-attention on the ``n1`` frame-1 tokens,
     cross-attention to the ``n2`` frame-2 tokens and the MLP."""
     embed = 2 * (n1 + n2) * in_dim * dim
-    self_attn = 2 * 4 * dim * dim * n1 + 2 * 2 * dim * n1 * n1
-    cross = 2 * dim * dim * (2 * n1 + 2 * n2) + 2 * 2 * dim * n1 * n2
+    self_attn = 2 * 4 * dim * dim * n1
+    cross = 2 * dim * dim * (2 * n1 + 2 * n2)
     mlp = 2 * 2 * mlp_ratio * dim * dim * n1
-    return embed + layers * (self_attn + cross + mlp)
+    return (embed + layers * (self_attn + cross + mlp)
+            + decoder_attention_flops(n1, n2, dim, layers))
+
+
+def decoder_attention_flops(n1: int, n2: int, dim: int, layers: int
+                            ) -> float:
+    """The attention-kernel share of ``decoder_flops``: self-attention over
+    the frame-1 tokens and cross-attention to the frame-2 tokens."""
+    return layers * (attention_kernel_flops(n1, n1, dim)
+                     + attention_kernel_flops(n1, n2, dim))
 
 
 def dpt_head_flops(grid: Size, in_dims: Sequence[int],
@@ -121,6 +157,15 @@ def seg_step_flops(grids: Sequence[Size], spec: Dict, train: bool,
     f += convnext_head_flops(grids, spec['dim'], spec['head_channels'],
                              spec['num_convs'], spec['num_classes'])
     return 3 * f if train else f
+
+
+def flow_attention_flops(grid: Size, spec: Dict) -> float:
+    """The attention-kernel share of ``flow_pass_flops`` (same arguments):
+    the encoder's on both frames and the decoder's."""
+    n = grid[0] * grid[1]
+    return (2 * vit_attention_flops([grid], spec['dim'], spec['layers'])
+            + decoder_attention_flops(n, n, spec['dec_dim'],
+                                      spec['dec_layers']))
 
 
 def flow_pass_flops(grid: Size, spec: Dict) -> float:
