@@ -100,3 +100,43 @@ def test_profile_of_a_tiny_training_step():
     assert 'embed' not in vars(step.model.backbone)
     assert 'step' not in vars(step.wrapper)
     step()
+
+
+def test_part_flops_split_the_step_by_hand():
+    from analysis_tools.benchmark.report import (case_flops, model_specs,
+                                                 part_flops)
+    specs = model_specs('b', quick=False)
+    cases = {c.name: c.to_dict() for c in build_cases(batch=2)}
+    C, n = 768, 968  # Win-Win: 2 windows of 22x22 tokens
+    parts = part_flops(cases['winwin_2x22@b2'], specs, False)
+    k = 3 * 2  # forward + backward, batch 2
+    assert parts['patch_embed'] == k * 2 * n * 3 * 16 * 16 * C
+    assert parts['mlp'] == k * 12 * 2 * 2 * 4 * C * C * n
+    assert parts['attention'] == k * 12 * (2 * 4 * C * C * n
+                                           + 2 * 2 * C * n * n)
+    for case in ('winwin_2x22@b2', 'full@b1', 'vitdet@b1', 'crop512@b1'):
+        parts = part_flops(cases[case], specs, False)
+        assert sum(parts.values()) == pytest.approx(
+            case_flops(cases[case], specs, False), rel=1e-12), case
+    assert part_flops(cases['seg_whole'], specs, False) is None
+
+
+def test_part_rates_divide_part_flops_by_part_time():
+    rows = _rows()
+    rows[1].update(breakdown=dict(attention=0.5, mlp=0.25, patch_embed=0.,
+                                  head=1.0, optimizer=0.1, other=0.15,
+                                  step=2.0),
+                   part_flops=dict(attention=1e12, mlp=1e12,
+                                   patch_embed=1e9, head=0.5e12))
+    peaks = dict(fp32=4.0, bf16=10.0, matmul_n=2048, threads=2)
+    add_ratios(rows, 0., peaks, '')
+    q = rows[1]['part_rates']
+    assert q['attention']['tflops_per_s'] == pytest.approx(2.0)
+    assert q['mlp']['peak_fraction'] == pytest.approx(1.0)  # 4 of 4
+    assert q['head']['peak_fraction'] == pytest.approx(0.125)
+    assert 'patch_embed' not in q  # no time measured: no rate
+    table = format_table(rows, dict(device='cpu', device_name='x', amp='',
+                                    arch='b', quick=True, peaks=peaks))
+    line = [t for t in table.splitlines()
+            if t.strip().startswith('winwin_2x22@b1')][-1]
+    assert line.split()[1:5] == ['2.000', '(', '50%)', '4.000']

@@ -12,7 +12,9 @@ So every ratio above 1 is in favour of Win-Win / the one pass.
 ``peak_fraction`` (the limit row): the case's analytic FLOPs over its
 measured time, divided by the matrix-product peak of its precision (fp32,
 or bf16 with ``--amp bf16``) that the tool measured in the same run on the
-same threads (``peak.py``).
+same threads (``peak.py``). ``part_rates``: the same for each part of the
+profiled training step (attention, MLP, patch embedding, head), its
+analytic FLOPs (``part_flops``) over its profiled seconds.
 """
 import json
 import statistics
@@ -20,7 +22,8 @@ import os.path as osp
 from typing import Dict, List, Optional
 
 from .cases import SCALES
-from .flops import flow_pass_flops, seg_step_flops
+from .flops import (convnext_head_flops, flow_pass_flops, seg_step_flops,
+                    vit_flops)
 from .peak import peak_fraction
 from .models import flow_config, seg_config, vitdet_global_blocks
 
@@ -86,6 +89,30 @@ def case_flops(case: Dict, specs: Dict, quick: bool) -> float:
     return case['batch'] * per_image
 
 
+def part_flops(case: Dict, specs: Dict, quick: bool) -> Optional[Dict]:
+    """Analytic FLOPs of each tagged part of a training step (whole batch,
+    forward + backward): ``attention`` (q/k/v and output projections,
+    ``QK^T``, ``AV``), ``mlp``, ``patch_embed``, ``head``; they sum to
+    ``case_flops``. None for inference cases."""
+    if case['group'] != 'train':
+        return None
+    spec, scale = specs['seg'], SCALES['quick' if quick else 'full']
+    grids = ([tuple(w) for w in case['windows']] if case['windows']
+             else [_grid(case['image'], spec['patch'])])
+    window = dict(window=scale['vitdet_window'] if case['vitdet'] else 0,
+                  global_blocks=vitdet_global_blocks(spec['layers']))
+    C, n = spec['dim'], sum(h * w for h, w in grids)
+    embed = vit_flops(grids, C, 0, patch=spec['patch'])  # no blocks
+    mlp = spec['layers'] * 2 * 2 * spec['mlp_ratio'] * C * C * n
+    attention = vit_flops(grids, C, spec['layers'], spec['mlp_ratio'],
+                          spec['patch'], **window) - embed - mlp
+    head = convnext_head_flops(grids, C, spec['head_channels'],
+                               spec['num_convs'], spec['num_classes'])
+    k = 3 * case['batch']  # backward: two products per forward product
+    return dict(attention=k * attention, mlp=k * mlp, patch_embed=k * embed,
+                head=k * head)
+
+
 def add_ratios(results: List[Dict], peak_tflops: float = 0.,
                peaks: Optional[Dict] = None, amp: str = '') -> None:
     """Fill in place ``time_ratio``, ``flop_ratio``, ``mem_ratio`` (see
@@ -116,6 +143,13 @@ def add_ratios(results: List[Dict], peak_tflops: float = 0.,
         r['precision'] = precision
         r['peak_fraction'] = (peak_fraction(r['flops'], r['time_s'], peak)
                               if peak else None)
+        if r.get('breakdown') and r.get('part_flops') and peak:
+            r['part_rates'] = {
+                part: dict(tflops_per_s=f / r['breakdown'][part] / 1e12,
+                           peak_fraction=peak_fraction(
+                               f, r['breakdown'][part], peak))
+                for part, f in r['part_flops'].items()
+                if r['breakdown'].get(part)}
         ref = by_name[r['reference']]
         pairs = dict(time_ratio=('time_s', ref['time_s'], r['time_s']),
                      flop_ratio=('flops', ref['flops'], r['flops']),
@@ -190,6 +224,16 @@ def format_table(results: List[Dict], meta: Dict) -> str:
             lines.append(f'  {r["name"]:<16}' + ''.join(
                 f'{b[n]:>8.2f} ({100 * b[n] / b["step"]:>3.0f}%)'
                 for n in names) + f'{b["step"]:>9.2f}')
+        rated = [r for r in profiled if r.get('part_rates')]
+        if rated:
+            lines.append('  each part\'s analytic FLOPs / its profiled time '
+                         '(TFLOP/s, of peak):')
+        for r in rated:
+            q = r['part_rates']
+            lines.append(f'  {r["name"]:<16}' + ''.join(
+                f'{q[n]["tflops_per_s"]:>8.3f} '
+                f'({100 * q[n]["peak_fraction"]:>3.0f}%)'
+                if n in q else f'{"":>15}' for n in names))
     paired = [r for r in results if r.get('paired')]
     if paired:
         lines.append('paired timing (one step of each, alternating, each '

@@ -11,8 +11,8 @@ from .cases import build_cases
 from .measure import run_in_subprocess
 from .paired import paired_times
 from .peak import measure_peaks
-from .report import add_ratios, case_flops, format_table, model_specs, \
-    write_all
+from .report import (add_ratios, case_flops, format_table, model_specs,
+                     part_flops, write_all)
 
 
 def cpu_description() -> str:
@@ -135,6 +135,7 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
             print(f'[{i + 1}/{len(todo)}] {case.name}: FAILED ({err})',
                   file=sys.stderr, flush=True)
         res['flops'] = case_flops(res, specs, quick)
+        res['part_flops'] = part_flops(res, specs, quick)
         results.append(res)
         if 'error' not in res:
             print(f'[{i + 1}/{len(todo)}] {case.name}: {res["time_s"]:.3f} '
