@@ -93,6 +93,20 @@ def test_micro_attention_runs_and_the_candidate_rope_is_exact(capsys):
     assert out.count('SDPA fwd+bwd') == 2 and out.count('RoPE q+k') == 3
 
 
+def test_chunked_attention_equals_sdpa(capsys):
+    from analysis_tools.benchmark.micro_attention import (chunked_attention,
+                                                          main)
+    q, k, v = (torch.randn(1, 2, 10, 8) for _ in range(3))
+    ref = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+    for chunk in (3, 10, 16):  # uneven, exact, larger than the tokens
+        torch.testing.assert_close(chunked_attention(q, k, v, chunk), ref)
+    main(['--inference', '--grid', '2', '3', '--heads', '2', '--head-dim',
+          '8', '--chunks', '4'])
+    out = capsys.readouterr().out  # fp32 and bf16, SDPA and one chunking
+    assert out.count('6 tokens, forward SDPA') == 2
+    assert out.count('forward explicit, 4 queries per chunk') == 2
+
+
 @pytest.mark.slow
 def test_run_ab_pairs_two_processes_one_from_another_tree():
     from analysis_tools.benchmark.ab import run_ab
@@ -109,3 +123,23 @@ def test_run_ab_pairs_two_processes_one_from_another_tree():
             res['flops'] / v['median_s'] / 1e12 / res['peaks']['fp32'])
     with pytest.raises(ValueError, match='exactly two'):
         run_ab('winwin_2x22', [parse_variant('a:')], 1, quick=True)
+
+
+@pytest.mark.slow
+def test_run_ab_times_an_inference_case():
+    # The one-pass flow case (the Full-HD pass at full size), fp32 vs bf16.
+    from analysis_tools.benchmark.ab import run_ab
+    from analysis_tools.benchmark.cases import build_cases
+    from analysis_tools.benchmark.report import case_flops, model_specs
+    res = run_ab('flow_whole', [parse_variant('fp32:'),
+                                parse_variant('bf16:amp=bf16')],
+                 rounds=1, warmup=0, quick=True, threads=1)
+    case = [c for c in build_cases(True, 1, ['flow_whole'])
+            if c.base == 'flow_whole'][0]
+    assert res['case'] == 'flow_whole'
+    assert res['flops'] == case_flops(case.to_dict(), model_specs('b', True),
+                                      True)
+    assert res['variants']['bf16']['precision'] == 'bf16'
+    assert res['variants']['bf16']['peak_fraction'] == pytest.approx(
+        res['flops'] / res['variants']['bf16']['median_s'] / 1e12
+        / res['peaks']['bf16'])

@@ -70,10 +70,12 @@ def _memory(case, opts: Dict, src: Optional[str]) -> Dict:
 def run_ab(case_name: str, variants: List[Tuple[str, Dict]], rounds: int,
            warmup: int = 1, memory: bool = False, quick: bool = False,
            arch: str = 'b', threads: int = 0) -> Dict:
-    """Paired times (and memory) of two variants of one training case.
+    """Paired times (and memory) of two variants of one case.
 
     Args:
-        case_name: a training base (``cases.TRAIN_BASES``), batch 1.
+        case_name: a training base (``cases.TRAIN_BASES``, batch 1) or an
+            inference base (``cases.INFER_BASES``: one pass, e.g. the
+            Full-HD flow pass ``flow_whole``; tiling runs all its tiles).
         variants: two ``(label, options)`` from :func:`parse_variant`.
         rounds: alternating rounds.
         warmup: untimed steps in each process before the rounds.
@@ -91,10 +93,9 @@ def run_ab(case_name: str, variants: List[Tuple[str, Dict]], rounds: int,
         raise ValueError(f'give exactly two variants, got {len(variants)}')
     case = [c for c in build_cases(quick, 1, [case_name])
             if c.base == case_name][0]
-    if case.group != 'train':
-        raise ValueError(f'{case_name} is not a training case')
     base = dict(device='cpu', arch=arch, quick=quick, threads=threads,
-                warmup=warmup, repeats=1, warmup_infer=1, repeats_infer=1)
+                warmup=warmup, repeats=1, warmup_infer=1, repeats_infer=1,
+                max_tiles=0)
     say = lambda msg: print(f'  [ab] {msg}', file=sys.stderr, flush=True)  # noqa: E731,E501
     peaks = measure_peaks('cpu', threads)
     say(f'peaks: fp32 {peaks["fp32"]:.3f}, bf16 {peaks["bf16"]:.3f} TFLOP/s')

@@ -11,6 +11,15 @@ forward + backward, fp32 and bf16, best of 5 in this process::
   q and k), alternated over 8 rounds, with each one's error against
   float64;
 - the qkv projection's matrix-product rate, for scale.
+
+``--inference`` times the forward-only attention of a one-pass inference
+instead (default grid: a Full-HD frame, 68x120 = 8160 tokens): SDPA's
+fused kernel against the explicit softmax computed in chunks of queries
+(``--chunks``; the whole 8160^2 score matrix would not fit beside the
+model), best of 3::
+
+    PYTHONPATH=tools python -m analysis_tools.benchmark.micro_attention \
+        --inference
 """
 import argparse
 import statistics
@@ -22,6 +31,42 @@ import torch.nn.functional as F
 
 from winwin_mm.models.layers.rope import apply_rope_2d, rope_2d_tables
 
+
+def chunked_attention(q, k, v, chunk: int):
+    """Explicit ``softmax(q k^T / sqrt(D)) v`` over ``chunk`` queries at a
+    time (``(B, H, N, D)`` each): the matrix products run as plain
+    ``matmul`` (the 2048^2 peak's kernel), the scores of one chunk are
+    ``(B, H, chunk, N)``."""
+    out = torch.empty_like(q)
+    kt = k.transpose(-2, -1) * q.shape[-1] ** -0.5  # B, H, D, N
+    for i in range(0, q.shape[2], chunk):
+        scores = q[:, :, i:i + chunk] @ kt  # B, H, chunk, N
+        out[:, :, i:i + chunk] = scores.softmax(-1) @ v
+    return out
+
+
+def inference_attention(grid, heads: int, head_dim: int, chunks) -> None:
+    """Print forward-only SDPA against ``chunked_attention`` per chunk
+    size, fp32 and bf16, with each one's error against fp32 SDPA."""
+    N = grid[0] * grid[1]
+    gflop = 4 * N * N * head_dim * heads / 1e9
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(1, heads, N, head_dim) for _ in range(3))
+    with torch.no_grad():
+        ref = F.scaled_dot_product_attention(q, k, v)
+        for dt in (torch.float32, torch.bfloat16):
+            qd, kd, vd = q.to(dt), k.to(dt), v.to(dt)
+            runs = {'SDPA': lambda: F.scaled_dot_product_attention(qd, kd,
+                                                                   vd)}
+            for c in chunks:
+                runs[f'explicit, {c} queries per chunk'] = (
+                    lambda c=c: chunked_attention(qd, kd, vd, c))
+            for name, fn in runs.items():
+                t = best_ms(fn, 3)
+                err = (fn().float() - ref).abs().max().item()
+                print(f'{dt}: {N} tokens, forward {name}: {t:.1f} ms, '
+                      f'{gflop / t:.3f} TFLOP/s, max error vs fp32 SDPA '
+                      f'{err:.2e}', flush=True)
 
 
 def candidate_rope(x, cos, sin):
@@ -49,11 +94,21 @@ def best_ms(fn: Callable[[], None], n: int = 5) -> float:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--grid', type=int, nargs=2, default=(22, 44),
-                   help='token grid (two 22x22 windows side by side)')
+    p.add_argument('--grid', type=int, nargs=2, default=None,
+                   help='token grid (default: two 22x22 windows side by '
+                   'side; with --inference a Full-HD frame, 68x120)')
     p.add_argument('--heads', type=int, default=12)
     p.add_argument('--head-dim', type=int, default=64)
+    p.add_argument('--inference', action='store_true',
+                   help='forward-only SDPA vs chunked explicit attention')
+    p.add_argument('--chunks', type=int, nargs='+', default=(256, 1024),
+                   help='queries per chunk of the explicit attention')
     a = p.parse_args(argv)
+    if a.inference:
+        inference_attention(a.grid or (68, 120), a.heads, a.head_dim,
+                            a.chunks)
+        return
+    a.grid = a.grid or (22, 44)
     B, H, D = 1, a.heads, a.head_dim
     N = a.grid[0] * a.grid[1]
     torch.manual_seed(0)
