@@ -7,8 +7,9 @@ import torch
 from analysis_tools.benchmark import build_cases, vit_flops
 from analysis_tools.benchmark.breakdown import (PARTS, group_times, part_of,
                                                 profile_step)
-from analysis_tools.benchmark.peak import (matmul_flops, matmul_peak,
-                                           measure_peaks, peak_fraction)
+from analysis_tools.benchmark.peak import (best_peaks, matmul_flops,
+                                           matmul_peak, measure_peaks,
+                                           peak_fraction)
 from analysis_tools.benchmark.report import add_ratios, format_table
 from analysis_tools.benchmark.steps import train_step
 
@@ -57,6 +58,23 @@ def test_no_peak_no_fraction():
     rows = _rows()
     add_ratios(rows, 0., dict(fp32=4.0, bf16=10.0), 'fp16')
     assert rows[1]['peak_fraction'] is None  # fp16 peak not measured
+
+
+def test_best_peaks_keeps_the_higher_rate_of_each_precision():
+    # A neighbour's load slowed the first fp32 and the second bf16 product.
+    before = dict(fp32=0.117, bf16=0.424, matmul_n=2048, threads=2)
+    after = dict(fp32=0.189, bf16=0.299, matmul_n=2048, threads=2)
+    best = best_peaks(before, after)
+    assert (best['fp32'], best['bf16']) == (0.189, 0.424)
+    assert best['fp32_samples'] == [0.117, 0.189]
+    assert best['bf16_samples'] == [0.424, 0.299]
+    # Combining again keeps every sample.
+    again = best_peaks(best, dict(after, fp32=0.2))
+    assert again['fp32'] == 0.2 and len(again['fp32_samples']) == 3
+    with pytest.raises(ValueError, match='thread counts'):
+        best_peaks(before, dict(after, threads=1))
+    with pytest.raises(ValueError, match='at least one'):
+        best_peaks()
 
 
 @pytest.mark.slow

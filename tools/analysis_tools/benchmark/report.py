@@ -167,8 +167,10 @@ def _peak_line(meta: Dict) -> str:
     p = meta.get('peaks')
     if not p:
         return 'matrix-product peak: not measured'
+    when = (', before and after the cases'
+            if len(p.get('fp32_samples', ())) > 1 else '')
     line = (f'matrix-product peak ({p["matmul_n"]}^2 mm, {p["threads"]} '
-            f'threads, best of 5): fp32 {p["fp32"]:.3f}, bf16 '
+            f'threads, best of 5{when}): fp32 {p["fp32"]:.3f}, bf16 '
             f'{p["bf16"]:.3f} TFLOP/s; "of peak" = FLOPs / time / peak of '
             f'the case\'s precision ({meta.get("amp") or "fp32"})')
     if meta.get('device') != 'cuda':
