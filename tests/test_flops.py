@@ -77,6 +77,16 @@ def test_best_peaks_keeps_the_higher_rate_of_each_precision():
         best_peaks()
 
 
+def test_remeasure_peaks_keeps_the_best(monkeypatch, capsys):
+    from analysis_tools.benchmark import peak
+    later = dict(fp32=0.19, bf16=0.40, matmul_n=2048, threads=2)
+    monkeypatch.setattr(peak, 'measure_peaks', lambda device, threads: later)
+    first = dict(fp32=0.12, bf16=0.42, matmul_n=2048, threads=2)
+    best = peak.remeasure_peaks(first, 'cpu', 2)
+    assert (best['fp32'], best['bf16']) == (0.19, 0.42)
+    assert 'fp32 0.190, bf16 0.400' in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_matmul_peak_is_a_rate():
     # A small product: the tool's rule (2 n^3 / best time), not its speed.

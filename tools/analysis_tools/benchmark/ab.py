@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Tuple
 from .cases import build_cases
 from .measure import worker_command
 from .paired import StepServer, paired_variants
-from .peak import best_peaks, measure_peaks
+from .peak import measure_peaks, remeasure_peaks
 from .report import case_flops, model_specs
 
 OPTION_KEYS = ('amp', 'compile', 'src')
@@ -110,11 +110,7 @@ def run_ab(case_name: str, variants: List[Tuple[str, Dict]], rounds: int,
     finally:
         for server in servers.values():
             server.close()
-    # Again after the rounds (workers closed); the higher rate of the two.
-    peaks = best_peaks(peaks, measure_peaks('cpu', threads))
-    say(f'peaks after the rounds: fp32 {peaks["fp32_samples"][-1]:.3f}, '
-        f'bf16 {peaks["bf16_samples"][-1]:.3f} TFLOP/s; using fp32 '
-        f'{peaks["fp32"]:.3f}, bf16 {peaks["bf16"]:.3f}')
+    peaks = remeasure_peaks(peaks, 'cpu', threads)  # workers closed
     flops = case_flops(case.to_dict(), model_specs(arch, quick), quick)
     res.update(case=case.name, flops=flops, peaks=peaks, variants={})
     for name, o in variants:

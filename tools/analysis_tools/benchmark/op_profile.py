@@ -197,7 +197,7 @@ def format_groups(results: List[Dict]) -> str:
 
 def main(argv=None) -> None:
     from .cases import ALL_BASES, build_cases
-    from .peak import best_peaks, measure_peaks
+    from .peak import measure_peaks, remeasure_peaks
     from .report import case_flops, model_specs
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--case', default='winwin_2x22', choices=ALL_BASES)
@@ -221,8 +221,7 @@ def main(argv=None) -> None:
           f'fp32 {peaks["fp32"]:.3f}, bf16 {peaks["bf16"]:.3f} TFLOP/s',
           file=sys.stderr, flush=True)
     runs = [profile_ops(a.case, amp, a.warmup, a.quick) for amp in a.amp]
-    # Again after the profiles; the higher rate of the two (best_peaks).
-    peaks = best_peaks(peaks, measure_peaks('cpu'))
+    peaks = remeasure_peaks(peaks, 'cpu')  # after the profiles
     results = []
     for r in runs:
         r['groups'] = group_rates(r, flops, attn, peaks)

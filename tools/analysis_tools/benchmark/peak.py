@@ -7,6 +7,7 @@ and in bf16 (``torch.mm`` on bf16 tensors: the oneDNN / cuBLAS kernel that
 autocast dispatches to). The best of several repeats, because the machine's
 other load only ever slows a run down.
 """
+import sys
 import time
 from typing import Dict
 
@@ -84,6 +85,24 @@ def best_peaks(*measured: Dict) -> Dict:
                    for s in m.get(f'{precision}_samples', [m[precision]])]
         best[precision] = max(samples)
         best[f'{precision}_samples'] = samples
+    return best
+
+
+def remeasure_peaks(peaks: Dict, device: str, threads: int = 0) -> Dict:
+    """Measure again (after a run's cases) and keep the best of all
+    measurements (:func:`best_peaks`), reporting both to stderr.
+
+    Args:
+        peaks: the earlier result (of :func:`measure_peaks` or of this).
+        device: ``'cpu'`` or ``'cuda'``, as the earlier measurement.
+        threads: torch threads, as the earlier measurement (0: default).
+    """
+    best = best_peaks(peaks, measure_peaks(device, threads))
+    print(f'matrix-product peak measured again: fp32 '
+          f'{best["fp32_samples"][-1]:.3f}, bf16 '
+          f'{best["bf16_samples"][-1]:.3f} TFLOP/s; using the best: fp32 '
+          f'{best["fp32"]:.3f}, bf16 {best["bf16"]:.3f}',
+          file=sys.stderr, flush=True)
     return best
 
 

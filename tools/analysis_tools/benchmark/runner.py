@@ -10,7 +10,7 @@ import torch
 from .cases import build_cases
 from .measure import run_in_subprocess
 from .paired import paired_times
-from .peak import best_peaks, measure_peaks
+from .peak import measure_peaks, remeasure_peaks
 from .report import (add_ratios, case_flops, format_table, model_specs,
                      part_flops, write_all)
 
@@ -142,13 +142,7 @@ def run_benchmark(out_dir: str, device: str = 'cpu', amp: str = '',
                   f's, activation {res["activation_mem_bytes"] / 2**20:.0f} '
                   f'MiB ({time.perf_counter() - start:.0f} s elapsed)',
                   file=sys.stderr, flush=True)
-    # Again after the cases; the higher rate of the two (peak.best_peaks).
-    peaks = best_peaks(peaks, measure_peaks(device, threads))
-    print(f'matrix-product peak after the cases: fp32 '
-          f'{peaks["fp32_samples"][-1]:.3f}, bf16 '
-          f'{peaks["bf16_samples"][-1]:.3f} TFLOP/s; using fp32 '
-          f'{peaks["fp32"]:.3f}, bf16 {peaks["bf16"]:.3f}',
-          file=sys.stderr, flush=True)
+    peaks = remeasure_peaks(peaks, device, threads)  # after the cases
     add_ratios(results, peak_tflops, peaks, amp)
     if paired:
         _add_paired(todo, results, opts, paired)
